@@ -1,0 +1,28 @@
+//! mmdiff's shared crate: the op language, the scenario text format, the
+//! byte decoder, the canonical state, its invariants, and the [`Model`]
+//! trait that the oracle and the subject implement. Both models depend on
+//! this crate and never on each other.
+
+#![forbid(unsafe_code)]
+
+pub mod bytes;
+pub mod canon;
+pub mod config;
+pub mod expect;
+pub mod invariants;
+pub mod model;
+pub mod op;
+pub mod outcome;
+pub mod run;
+pub mod state;
+pub mod text;
+
+pub use config::Config;
+pub use model::Model;
+pub use op::Op;
+pub use outcome::{Errno, Outcome, Payload, Signal};
+pub use state::State;
+
+/// `GUP_PIN_COUNTING_BIAS` (include/linux/mm.h): what one FOLL_PIN adds to a
+/// small folio's refcount.
+pub const GUP_PIN_COUNTING_BIAS: i64 = 1024;

@@ -1,0 +1,505 @@
+//! The op language: every operation a scenario, a fuzzer or a test can ask a
+//! model to perform.
+//!
+//! Every operation names its objects by slot number (processes `p0..p3`,
+//! mapping windows `m0..m7`, files `f0..f3`, GUP handles `h0..h15`, external
+//! folio locks `x0..x3`, IOMMU preregistrations `i0..i3`). An operation on an
+//! empty slot is a defined result (`ENOENT`) that changes nothing, so deleting
+//! any operation from a valid sequence leaves a valid sequence: this is what
+//! makes op-level minimization sound.
+//!
+//! Page numbers in ops are relative to the start of a mapping window; the
+//! window size is part of [`crate::config::Config`].
+
+/// Number of process slots (`p0..p3`).
+pub const PROCS: u8 = 4;
+/// Number of mapping windows (`m0..m7`).
+pub const SLOTS: u8 = 8;
+/// Number of file slots (`f0..f3`).
+pub const FILES: u8 = 4;
+/// Number of GUP handle slots (`h0..h15`).
+pub const HANDLES: u8 = 16;
+/// Number of external folio-lock holders (`x0..x3`).
+pub const LOCKS: u8 = 4;
+/// Number of IOMMU preregistration slots (`i0..i3`).
+pub const IOMMUS: u8 = 4;
+/// Largest page number (exclusive) any op may name inside a window. Ops
+/// naming pages beyond the configured window fail with `EINVAL`; this bound
+/// only keeps every input finite.
+pub const MAX_PAGE: u32 = 1 << 20;
+/// Pages covered by one PMD (x86-64, 4 KiB pages).
+pub const PMD_PAGES: u32 = 512;
+
+macro_rules! slot_id {
+    ($(#[$doc:meta])* $name:ident, $prefix:literal, $count:expr) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub struct $name(pub u8);
+
+        impl $name {
+            /// The text prefix of this slot kind (`p`, `m`, ...).
+            pub const PREFIX: char = $prefix;
+            /// How many slots of this kind exist.
+            pub const COUNT: u8 = $count;
+            /// Every slot of this kind, in order.
+            pub fn all() -> impl Iterator<Item = $name> {
+                (0..$count).map($name)
+            }
+            /// The slot's index as a `usize`, for array indexing.
+            pub fn index(self) -> usize {
+                self.0 as usize
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                write!(f, "{}{}", $prefix, self.0)
+            }
+        }
+    };
+}
+
+slot_id!(
+    /// A process slot `p0..p3`.
+    ProcId, 'p', PROCS
+);
+slot_id!(
+    /// A mapping window `m0..m7`: a fixed, PMD-aligned address range.
+    SlotId, 'm', SLOTS
+);
+slot_id!(
+    /// A file slot `f0..f3`.
+    FileId, 'f', FILES
+);
+slot_id!(
+    /// A GUP handle `h0..h15`: the pages one `get_user_pages`/`pin_user_pages` call returned.
+    HandleId, 'h', HANDLES
+);
+slot_id!(
+    /// An external folio-lock holder `x0..x3` (other kernel code holding a folio lock and a reference).
+    LockId, 'x', LOCKS
+);
+slot_id!(
+    /// A powerpc-style IOMMU preregistration `i0..i3` (seed 000).
+    IommuId, 'i', IOMMUS
+);
+
+/// A half-open page range `[start, end)` inside one mapping window.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PageRange {
+    pub slot: SlotId,
+    pub start: u32,
+    pub end: u32,
+}
+
+impl PageRange {
+    pub fn new(slot: SlotId, start: u32, end: u32) -> Self {
+        PageRange { slot, start, end }
+    }
+    pub fn len(&self) -> u32 {
+        self.end.saturating_sub(self.start)
+    }
+    pub fn is_empty(&self) -> bool {
+        self.end <= self.start
+    }
+}
+
+/// One page inside one mapping window.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PageAt {
+    pub slot: SlotId,
+    pub page: u32,
+}
+
+/// What an `mmap` maps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum MapKind {
+    /// `MAP_PRIVATE|MAP_ANONYMOUS`: the only kind `vma_is_anonymous()` accepts.
+    Anon,
+    /// `MAP_SHARED|MAP_ANONYMOUS`: shmem-backed, *not* anonymous for migrate/HMM rules.
+    AnonShared,
+    /// `MAP_PRIVATE` of a file: page cache pages, COWed into anon pages on write.
+    FilePrivate(FileId),
+    /// `MAP_SHARED` of a file: page cache pages written in place.
+    FileShared(FileId),
+    /// A driver mapping with `VM_IO|VM_PFNMAP`: raw pfns without struct pages.
+    Special,
+}
+
+/// Protection of a VMA (`PROT_NONE`, `PROT_READ`, `PROT_READ|PROT_WRITE`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Prot {
+    None,
+    R,
+    RW,
+}
+
+impl Prot {
+    pub fn readable(self) -> bool {
+        !matches!(self, Prot::None)
+    }
+    pub fn writable(self) -> bool {
+        matches!(self, Prot::RW)
+    }
+}
+
+/// A physical memory zone new pages of a VMA come from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Zone {
+    Normal,
+    /// `ZONE_MOVABLE`: not long-term pinnable.
+    Movable,
+    /// CMA pageblocks: not long-term pinnable.
+    Cma,
+}
+
+impl Zone {
+    pub const ALL: [Zone; 3] = [Zone::Normal, Zone::Movable, Zone::Cma];
+    pub fn index(self) -> usize {
+        match self {
+            Zone::Normal => 0,
+            Zone::Movable => 1,
+            Zone::Cma => 2,
+        }
+    }
+    /// `folio_is_longterm_pinnable()` for ordinary memory (include/linux/mm.h).
+    pub fn longterm_pinnable(self) -> bool {
+        matches!(self, Zone::Normal)
+    }
+}
+
+/// `madvise()` advice values that the models implement.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Advice {
+    DontNeed,
+    Free,
+    HugePage,
+    NoHugePage,
+    Collapse,
+    PageOut,
+    DontFork,
+    DoFork,
+}
+
+impl Advice {
+    pub const ALL: [Advice; 8] = [
+        Advice::DontNeed,
+        Advice::Free,
+        Advice::HugePage,
+        Advice::NoHugePage,
+        Advice::Collapse,
+        Advice::PageOut,
+        Advice::DontFork,
+        Advice::DoFork,
+    ];
+}
+
+/// The filesystem a file lives on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum FsKind {
+    /// shmem: no writeback, no dirty tracking through write-notify.
+    Tmpfs,
+    /// A writeback filesystem: shared writable mappings need dirty tracking,
+    /// so `FOLL_LONGTERM|FOLL_WRITE` pins of them fail (`writable_file_mapping_allowed`).
+    Ext4,
+}
+
+/// The value written to each page of a range.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Fill {
+    /// Every page gets the same value.
+    Const(u64),
+    /// Page `i` (window-relative page number, or handle base + index for DMA)
+    /// gets `i + offset`: the selftests' "index" pattern.
+    Index(u64),
+}
+
+impl Fill {
+    /// The value this fill puts into the page numbered `page`.
+    pub fn value_at(self, page: u64) -> u64 {
+        match self {
+            Fill::Const(v) => v,
+            Fill::Index(k) => page.wrapping_add(k),
+        }
+    }
+}
+
+/// Flags of one `gup` op: which GUP entry point, and its `FOLL_*` flags.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct GupFlags {
+    /// `FOLL_PIN` (`pin_user_pages*`); otherwise `FOLL_GET` (`get_user_pages*`).
+    pub pin: bool,
+    /// `FOLL_WRITE`.
+    pub write: bool,
+    /// `FOLL_LONGTERM` (only valid with `pin`).
+    pub longterm: bool,
+    /// The `*_fast` entry point: lockless walk first, slow path for the rest.
+    pub fast: bool,
+    /// `FOLL_FORCE`.
+    pub force: bool,
+    /// `FOLL_NOFAULT`.
+    pub nofault: bool,
+}
+
+/// One operation.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Op {
+    /// `mmap(MAP_FIXED)` of `pages` pages at page `at` of window `slot`;
+    /// `foff` is the file page offset for file mappings.
+    Mmap {
+        p: ProcId,
+        slot: SlotId,
+        at: u32,
+        pages: u32,
+        kind: MapKind,
+        prot: Prot,
+        zone: Zone,
+        foff: u32,
+    },
+    Munmap {
+        p: ProcId,
+        range: PageRange,
+    },
+    Mprotect {
+        p: ProcId,
+        range: PageRange,
+        prot: Prot,
+    },
+    Madvise {
+        p: ProcId,
+        range: PageRange,
+        advice: Advice,
+    },
+    /// `mremap(MREMAP_MAYMOVE|MREMAP_FIXED)` of `range` to start at `to`, same size.
+    Mremap {
+        p: ProcId,
+        range: PageRange,
+        to: PageAt,
+    },
+    Fork {
+        p: ProcId,
+        child: ProcId,
+    },
+    Exit {
+        p: ProcId,
+    },
+    /// Create file slot `f` with `pages` pages (a sparse file: pages read 0).
+    File {
+        f: FileId,
+        fs: FsKind,
+        pages: u32,
+    },
+    /// CPU reads of one value from every page of the range, in order.
+    Read {
+        p: ProcId,
+        range: PageRange,
+    },
+    /// CPU writes of one value to every page of the range, in order.
+    Write {
+        p: ProcId,
+        range: PageRange,
+        fill: Fill,
+    },
+    /// `echo 4 > /proc/PID/clear_refs`.
+    ClearSoftDirty {
+        p: ProcId,
+    },
+    /// `UFFDIO_WRITEPROTECT` over the range (registering the VMAs for WP first).
+    UffdWp {
+        p: ProcId,
+        range: PageRange,
+        on: bool,
+    },
+    /// A GUP call over the range; the pages it returns go into handle `h`.
+    Gup {
+        p: ProcId,
+        range: PageRange,
+        h: HandleId,
+        flags: GupFlags,
+    },
+    /// Release every page of handle `h` with the API matching how it was
+    /// taken: `unpin_user_pages_dirty_lock(.., dirty)` for pins, `put_page`
+    /// (after `set_page_dirty_lock` if `dirty`) for gets.
+    Release {
+        h: HandleId,
+        dirty: bool,
+    },
+    /// What a device reads through the pages of handle `h`, indices `[start, end)`.
+    DmaRead {
+        h: HandleId,
+        start: u32,
+        end: u32,
+    },
+    /// A device writing through the pages of handle `h`, indices `[start, end)`.
+    DmaWrite {
+        h: HandleId,
+        start: u32,
+        end: u32,
+        fill: Fill,
+    },
+    /// Global reclaim: swap out / write back / drop everything that can be.
+    Reclaim,
+    /// Split the large folio mapped at `at` (`split_huge_page` via debugfs).
+    SplitThp {
+        p: ProcId,
+        at: PageAt,
+    },
+    /// Other kernel code takes a reference on and locks the folio mapped at `at`.
+    Lock {
+        x: LockId,
+        p: ProcId,
+        at: PageAt,
+    },
+    Unlock {
+        x: LockId,
+    },
+    /// `alloc_contig_range()` over the CMA area: migrate every in-use folio out.
+    CmaEvacuate,
+    /// The next allocation from `zone` fails once.
+    FailAlloc {
+        zone: Zone,
+    },
+    /// `mm_iommu_new()`: long-term pin the range for IOMMU use (seed 000).
+    IommuPrereg {
+        i: IommuId,
+        p: ProcId,
+        range: PageRange,
+    },
+    /// `mm_iommu_ua_to_hpa()` for entry `index` of a preregistration.
+    IommuTranslate {
+        i: IommuId,
+        index: u32,
+    },
+    /// `mm_iommu_put()`: unpin everything of a preregistration.
+    IommuUnreg {
+        i: IommuId,
+    },
+}
+
+/// The kind of an op, without its arguments: for statistics, swarm weights
+/// and divergence signatures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum OpKind {
+    Mmap,
+    Munmap,
+    Mprotect,
+    Madvise,
+    Mremap,
+    Fork,
+    Exit,
+    File,
+    Read,
+    Write,
+    ClearSoftDirty,
+    UffdWp,
+    Gup,
+    Release,
+    DmaRead,
+    DmaWrite,
+    Reclaim,
+    SplitThp,
+    Lock,
+    Unlock,
+    CmaEvacuate,
+    FailAlloc,
+    IommuPrereg,
+    IommuTranslate,
+    IommuUnreg,
+}
+
+impl OpKind {
+    pub const ALL: [OpKind; 25] = [
+        OpKind::Mmap,
+        OpKind::Munmap,
+        OpKind::Mprotect,
+        OpKind::Madvise,
+        OpKind::Mremap,
+        OpKind::Fork,
+        OpKind::Exit,
+        OpKind::File,
+        OpKind::Read,
+        OpKind::Write,
+        OpKind::ClearSoftDirty,
+        OpKind::UffdWp,
+        OpKind::Gup,
+        OpKind::Release,
+        OpKind::DmaRead,
+        OpKind::DmaWrite,
+        OpKind::Reclaim,
+        OpKind::SplitThp,
+        OpKind::Lock,
+        OpKind::Unlock,
+        OpKind::CmaEvacuate,
+        OpKind::FailAlloc,
+        OpKind::IommuPrereg,
+        OpKind::IommuTranslate,
+        OpKind::IommuUnreg,
+    ];
+
+    /// The op's keyword in scenario text.
+    pub fn keyword(self) -> &'static str {
+        match self {
+            OpKind::Mmap => "mmap",
+            OpKind::Munmap => "munmap",
+            OpKind::Mprotect => "mprotect",
+            OpKind::Madvise => "madvise",
+            OpKind::Mremap => "mremap",
+            OpKind::Fork => "fork",
+            OpKind::Exit => "exit",
+            OpKind::File => "file",
+            OpKind::Read => "read",
+            OpKind::Write => "write",
+            OpKind::ClearSoftDirty => "clear-soft-dirty",
+            OpKind::UffdWp => "uffd-wp",
+            OpKind::Gup => "gup",
+            OpKind::Release => "release",
+            OpKind::DmaRead => "dma-read",
+            OpKind::DmaWrite => "dma-write",
+            OpKind::Reclaim => "reclaim",
+            OpKind::SplitThp => "split-thp",
+            OpKind::Lock => "lock",
+            OpKind::Unlock => "unlock",
+            OpKind::CmaEvacuate => "cma-evacuate",
+            OpKind::FailAlloc => "fail-alloc",
+            OpKind::IommuPrereg => "iommu-prereg",
+            OpKind::IommuTranslate => "iommu-translate",
+            OpKind::IommuUnreg => "iommu-unreg",
+        }
+    }
+
+    pub fn from_keyword(word: &str) -> Option<OpKind> {
+        OpKind::ALL.iter().copied().find(|k| k.keyword() == word)
+    }
+}
+
+impl Op {
+    pub fn kind(&self) -> OpKind {
+        match self {
+            Op::Mmap { .. } => OpKind::Mmap,
+            Op::Munmap { .. } => OpKind::Munmap,
+            Op::Mprotect { .. } => OpKind::Mprotect,
+            Op::Madvise { .. } => OpKind::Madvise,
+            Op::Mremap { .. } => OpKind::Mremap,
+            Op::Fork { .. } => OpKind::Fork,
+            Op::Exit { .. } => OpKind::Exit,
+            Op::File { .. } => OpKind::File,
+            Op::Read { .. } => OpKind::Read,
+            Op::Write { .. } => OpKind::Write,
+            Op::ClearSoftDirty { .. } => OpKind::ClearSoftDirty,
+            Op::UffdWp { .. } => OpKind::UffdWp,
+            Op::Gup { .. } => OpKind::Gup,
+            Op::Release { .. } => OpKind::Release,
+            Op::DmaRead { .. } => OpKind::DmaRead,
+            Op::DmaWrite { .. } => OpKind::DmaWrite,
+            Op::Reclaim => OpKind::Reclaim,
+            Op::SplitThp { .. } => OpKind::SplitThp,
+            Op::Lock { .. } => OpKind::Lock,
+            Op::Unlock { .. } => OpKind::Unlock,
+            Op::CmaEvacuate => OpKind::CmaEvacuate,
+            Op::FailAlloc { .. } => OpKind::FailAlloc,
+            Op::IommuPrereg { .. } => OpKind::IommuPrereg,
+            Op::IommuTranslate { .. } => OpKind::IommuTranslate,
+            Op::IommuUnreg { .. } => OpKind::IommuUnreg,
+        }
+    }
+}

@@ -1,0 +1,155 @@
+//! What an operation returns. Outcomes are compared between models exactly,
+//! so everything in them is canonical: folio references inside an outcome
+//! are renamed with the same map as the canonical state.
+
+use crate::state::{FolioId, PageRef, Renames};
+
+/// An error number, as the kernel returns it (printed without the minus sign).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Errno {
+    EPERM,
+    ENOENT,
+    EINTR,
+    EIO,
+    EBADF,
+    EAGAIN,
+    ENOMEM,
+    EACCES,
+    EFAULT,
+    EBUSY,
+    EEXIST,
+    EINVAL,
+    ENOSPC,
+    ERANGE,
+    EOPNOTSUPP,
+    EHWPOISON,
+}
+
+impl Errno {
+    pub const ALL: [Errno; 16] = [
+        Errno::EPERM,
+        Errno::ENOENT,
+        Errno::EINTR,
+        Errno::EIO,
+        Errno::EBADF,
+        Errno::EAGAIN,
+        Errno::ENOMEM,
+        Errno::EACCES,
+        Errno::EFAULT,
+        Errno::EBUSY,
+        Errno::EEXIST,
+        Errno::EINVAL,
+        Errno::ENOSPC,
+        Errno::ERANGE,
+        Errno::EOPNOTSUPP,
+        Errno::EHWPOISON,
+    ];
+    pub fn name(self) -> &'static str {
+        match self {
+            Errno::EPERM => "EPERM",
+            Errno::ENOENT => "ENOENT",
+            Errno::EINTR => "EINTR",
+            Errno::EIO => "EIO",
+            Errno::EBADF => "EBADF",
+            Errno::EAGAIN => "EAGAIN",
+            Errno::ENOMEM => "ENOMEM",
+            Errno::EACCES => "EACCES",
+            Errno::EFAULT => "EFAULT",
+            Errno::EBUSY => "EBUSY",
+            Errno::EEXIST => "EEXIST",
+            Errno::EINVAL => "EINVAL",
+            Errno::ENOSPC => "ENOSPC",
+            Errno::ERANGE => "ERANGE",
+            Errno::EOPNOTSUPP => "EOPNOTSUPP",
+            Errno::EHWPOISON => "EHWPOISON",
+        }
+    }
+    pub fn from_name(s: &str) -> Option<Errno> {
+        Errno::ALL.iter().copied().find(|e| e.name() == s)
+    }
+}
+
+/// How a CPU access ended when it did not complete.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Signal {
+    /// No VMA, or the VMA does not allow the access.
+    Segv,
+    /// The fault handler returned `VM_FAULT_SIGBUS` (e.g. beyond the end of a file).
+    Bus,
+    /// The fault handler returned `VM_FAULT_OOM`: no memory for the page.
+    Oom,
+}
+
+impl Signal {
+    pub fn name(self) -> &'static str {
+        match self {
+            Signal::Segv => "SIGSEGV",
+            Signal::Bus => "SIGBUS",
+            Signal::Oom => "OOM",
+        }
+    }
+    pub fn from_name(s: &str) -> Option<Signal> {
+        [Signal::Segv, Signal::Bus, Signal::Oom]
+            .into_iter()
+            .find(|x| x.name() == s)
+    }
+}
+
+/// The payload of a successful operation.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
+pub enum Payload {
+    #[default]
+    None,
+    /// A count: pages pinned, folios migrated, ...
+    Count(u64),
+    /// One value per page. `base` is the page number the first value belongs
+    /// to (window-relative for CPU reads, handle base + index for DMA), so the
+    /// text form can write an "index" pattern.
+    Data { base: u64, values: Vec<u64> },
+    /// A translated IOMMU entry: the page and the entry's page shift.
+    Translate { page: PageRef, shift: u8 },
+}
+
+/// The result of one operation.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Outcome {
+    Ok(Payload),
+    Err(Errno),
+    /// A CPU access stopped with a signal at window-relative page `page`
+    /// (pages before it were accessed).
+    Signal { sig: Signal, page: u32 },
+    /// The operation would sleep in the kernel (migration entry, folio lock
+    /// held by someone else, userfaultfd) at window-relative page `page`;
+    /// pages before it were accessed, that page is unchanged.
+    Blocked { page: u32 },
+}
+
+impl Outcome {
+    pub const OK: Outcome = Outcome::Ok(Payload::None);
+
+    pub fn count(n: u64) -> Outcome {
+        Outcome::Ok(Payload::Count(n))
+    }
+
+    /// Replace model-internal folio ids by canonical names.
+    pub fn renamed(&self, renames: &Renames) -> Outcome {
+        match self {
+            Outcome::Ok(Payload::Translate { page, shift }) => Outcome::Ok(Payload::Translate {
+                page: page.renamed(renames),
+                shift: *shift,
+            }),
+            other => other.clone(),
+        }
+    }
+
+    /// Folio ids mentioned by this outcome (raw ids before renaming).
+    pub fn folios(&self) -> Vec<FolioId> {
+        match self {
+            Outcome::Ok(Payload::Translate {
+                page: PageRef::Folio { folio, .. },
+                ..
+            }) => vec![*folio],
+            _ => Vec::new(),
+        }
+    }
+}
