@@ -503,3 +503,137 @@ impl Op {
         }
     }
 }
+
+impl Op {
+    /// The op domain: every op the text parser accepts, the byte decoder
+    /// can produce and the encoder can encode. Slot ids are in range, page
+    /// ranges are non-empty and end at or below [`MAX_PAGE`], sizes are
+    /// positive. Whether a range fits the configured window is *not* part of
+    /// the domain: that is an `EINVAL` outcome.
+    pub fn validate(&self) -> Result<(), String> {
+        fn range(r: &PageRange) -> Result<(), String> {
+            slot(r.slot)?;
+            if r.start >= r.end {
+                return Err(format!("empty page range {}..{}", r.start, r.end));
+            }
+            if r.end > MAX_PAGE {
+                return Err(format!("page range end {} exceeds {MAX_PAGE}", r.end));
+            }
+            Ok(())
+        }
+        fn slot(s: SlotId) -> Result<(), String> {
+            check(s.0, SlotId::COUNT, "mapping window")
+        }
+        fn page(p: u32) -> Result<(), String> {
+            if p >= MAX_PAGE {
+                return Err(format!("page {p} exceeds {}", MAX_PAGE - 1));
+            }
+            Ok(())
+        }
+        fn size(n: u32) -> Result<(), String> {
+            if n == 0 || n > MAX_PAGE {
+                return Err(format!("size {n} not in 1..={MAX_PAGE}"));
+            }
+            Ok(())
+        }
+        fn check(v: u8, count: u8, what: &str) -> Result<(), String> {
+            if v >= count {
+                return Err(format!("{what} {v} out of range 0..{count}"));
+            }
+            Ok(())
+        }
+        fn at(a: &PageAt) -> Result<(), String> {
+            slot(a.slot)?;
+            page(a.page)
+        }
+        fn proc(p: ProcId) -> Result<(), String> {
+            check(p.0, ProcId::COUNT, "process")
+        }
+        fn file_of(kind: &MapKind) -> Result<(), String> {
+            match kind {
+                MapKind::FilePrivate(f) | MapKind::FileShared(f) => {
+                    check(f.0, FileId::COUNT, "file")
+                }
+                _ => Ok(()),
+            }
+        }
+        fn idx_range(start: u32, end: u32) -> Result<(), String> {
+            if start >= end || end > MAX_PAGE {
+                return Err(format!("bad index range {start}..{end}"));
+            }
+            Ok(())
+        }
+        match self {
+            Op::Mmap {
+                p,
+                slot: s,
+                at: a,
+                pages,
+                kind,
+                foff,
+                ..
+            } => {
+                proc(*p)?;
+                slot(*s)?;
+                page(*a)?;
+                size(*pages)?;
+                page(*foff)?;
+                file_of(kind)
+            }
+            Op::Munmap { p, range: r }
+            | Op::Mprotect { p, range: r, .. }
+            | Op::Madvise { p, range: r, .. }
+            | Op::Read { p, range: r }
+            | Op::Write { p, range: r, .. }
+            | Op::UffdWp { p, range: r, .. } => {
+                proc(*p)?;
+                range(r)
+            }
+            Op::Mremap { p, range: r, to } => {
+                proc(*p)?;
+                range(r)?;
+                at(to)
+            }
+            Op::Fork { p, child } => {
+                proc(*p)?;
+                proc(*child)
+            }
+            Op::Exit { p } | Op::ClearSoftDirty { p } => proc(*p),
+            Op::File { f, pages, .. } => {
+                check(f.0, FileId::COUNT, "file")?;
+                size(*pages)
+            }
+            Op::Gup { p, range: r, h, .. } => {
+                proc(*p)?;
+                range(r)?;
+                check(h.0, HandleId::COUNT, "handle")
+            }
+            Op::Release { h, .. } => check(h.0, HandleId::COUNT, "handle"),
+            Op::DmaRead { h, start, end } | Op::DmaWrite { h, start, end, .. } => {
+                check(h.0, HandleId::COUNT, "handle")?;
+                idx_range(*start, *end)
+            }
+            Op::Reclaim | Op::CmaEvacuate | Op::FailAlloc { .. } => Ok(()),
+            Op::SplitThp { p, at: a } => {
+                proc(*p)?;
+                at(a)
+            }
+            Op::Lock { x, p, at: a } => {
+                check(x.0, LockId::COUNT, "lock holder")?;
+                proc(*p)?;
+                at(a)
+            }
+            Op::Unlock { x } => check(x.0, LockId::COUNT, "lock holder"),
+            Op::IommuPrereg { i, p, range: r } => {
+                check(i.0, IommuId::COUNT, "iommu slot")?;
+                proc(*p)?;
+                range(r)
+            }
+            Op::IommuTranslate { i, index } => {
+                check(i.0, IommuId::COUNT, "iommu slot")?;
+                page(*index)
+            }
+            Op::IommuUnreg { i } => check(i.0, IommuId::COUNT, "iommu slot"),
+        }
+    }
+}
