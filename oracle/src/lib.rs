@@ -1,1 +1,55 @@
+//! mmdiff's oracle: the reference model of the Linux mm state machine
+//! (Linux v6.19 semantics as written down in `docs/semantics.md`).
+//!
+//! Page by page, no caches, no cleverness: every rule is a short function
+//! named after, and commented with, the kernel function it models. One
+//! module per kernel concept: [`vma`] and [`pte`] (address space and page
+//! tables), [`fault`], [`file`], [`swap`], [`thp`], [`zap`], [`gup`],
+//! [`migrate`], [`fork`], [`iommu`]; [`ops`] turns each op into calls of
+//! those, and [`export`] exposes the state.
+
 #![forbid(unsafe_code)]
+
+pub mod access;
+pub mod export;
+pub mod fault;
+pub mod file;
+pub mod fork;
+pub mod gup;
+pub mod iommu;
+pub mod migrate;
+pub mod ops;
+pub mod protect;
+pub mod pte;
+pub mod swap;
+pub mod thp;
+pub mod vma;
+pub mod world;
+pub mod zap;
+
+use mmdiff_core::{Config, Model, Op, Outcome, State};
+
+/// The reference model.
+pub struct Oracle {
+    world: world::World,
+}
+
+impl Model for Oracle {
+    fn new(config: &Config) -> Self {
+        Oracle {
+            world: world::World::new(config),
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        "oracle"
+    }
+
+    fn apply(&mut self, op: &Op) -> Outcome {
+        self.world.apply(op)
+    }
+
+    fn raw_state(&self) -> State {
+        self.world.export()
+    }
+}
