@@ -37,10 +37,23 @@ impl World {
         Outcome::OK
     }
 
-    fn copy_range(&mut self, p: usize, child: usize, v: &VmaState, cv: &VmaState) -> Result<(), ()> {
-        let pages: Vec<u64> = self.mm(p).ptes.range(v.start..v.end).map(|(&k, _)| k).collect();
+    fn copy_range(
+        &mut self,
+        p: usize,
+        child: usize,
+        v: &VmaState,
+        cv: &VmaState,
+    ) -> Result<(), ()> {
+        let pages: Vec<u64> = self
+            .mm(p)
+            .ptes
+            .range(v.start..v.end)
+            .map(|(&k, _)| k)
+            .collect();
         for page in pages {
-            let Some(e) = self.entry(p, page) else { continue };
+            let Some(e) = self.entry(p, page) else {
+                continue;
+            };
             if is_pmd_leaf(&e) {
                 if page == World::pmd_start(page) && !self.copy_huge_pmd(p, child, page, v, cv) {
                     // The parent's PMD was split: copy its PTEs one by one.
@@ -59,7 +72,14 @@ impl World {
 
     /// `copy_huge_pmd()`. Returns false when the PMD had to be split
     /// (an exclusive THP that may be pinned cannot be shared).
-    fn copy_huge_pmd(&mut self, p: usize, child: usize, start: u64, v: &VmaState, cv: &VmaState) -> bool {
+    fn copy_huge_pmd(
+        &mut self,
+        p: usize,
+        child: usize,
+        start: u64,
+        v: &VmaState,
+        cv: &VmaState,
+    ) -> bool {
         let Some(Entry::Present { target, bits, .. }) = self.entry(p, start) else {
             return true;
         };
@@ -107,8 +127,17 @@ impl World {
     }
 
     /// `copy_present_pte()` / `copy_nonpresent_pte()` for one PTE.
-    fn copy_pte(&mut self, p: usize, child: usize, page: u64, v: &VmaState, cv: &VmaState) -> Result<(), ()> {
-        let Some(e) = self.entry(p, page) else { return Ok(()) };
+    fn copy_pte(
+        &mut self,
+        p: usize,
+        child: usize,
+        page: u64,
+        v: &VmaState,
+        cv: &VmaState,
+    ) -> Result<(), ()> {
+        let Some(e) = self.entry(p, page) else {
+            return Ok(());
+        };
         match e {
             Entry::Swap {
                 slot,
@@ -178,7 +207,17 @@ impl World {
         };
         mkdirty(&mut bits);
         bits.write = cv.prot.writable();
-        self.set_pte(child, page, pte(Target::Folio { folio: new, page: 0 }, bits));
+        self.set_pte(
+            child,
+            page,
+            pte(
+                Target::Folio {
+                    folio: new,
+                    page: 0,
+                },
+                bits,
+            ),
+        );
         self.folio_put(new, 1);
         Ok(())
     }

@@ -3,7 +3,9 @@
 
 use mmdiff_core::op::{Advice, MapKind, Op, PageAt, PageRange, Prot, Zone};
 use mmdiff_core::outcome::{Errno, Outcome};
-use mmdiff_core::state::{HugeHint, LockState, ObjId, ObjectState, PteBits, Target, VmaKind, VmaState};
+use mmdiff_core::state::{
+    HugeHint, LockState, ObjId, ObjectState, PteBits, Target, VmaKind, VmaState,
+};
 
 use crate::pte::pte;
 use crate::world::{Mm, World};
@@ -117,7 +119,12 @@ impl World {
                 }
                 self.dma_read(h, start, end)
             }
-            Op::DmaWrite { h, start, end, fill } => {
+            Op::DmaWrite {
+                h,
+                start,
+                end,
+                fill,
+            } => {
                 if self.handles[h.index()].is_none() {
                     return Err(Outcome::Err(Errno::ENOENT));
                 }
@@ -192,7 +199,9 @@ impl World {
     }
 
     fn abs_page(&self, at: &PageAt) -> Early<u64> {
-        Ok(self.abs_range(&PageRange::new(at.slot, at.page, at.page + 1))?.0)
+        Ok(self
+            .abs_range(&PageRange::new(at.slot, at.page, at.page + 1))?
+            .0)
     }
 
     /// `mmap(MAP_FIXED)`: whatever was mapped in the range is unmapped
@@ -236,7 +245,11 @@ impl World {
                         backing: Default::default(),
                     },
                 );
-                let k = if shm { VmaKind::AnonShared } else { VmaKind::Special };
+                let k = if shm {
+                    VmaKind::AnonShared
+                } else {
+                    VmaKind::Special
+                };
                 (k, Some((id, 0)))
             }
         };
@@ -262,9 +275,21 @@ impl World {
                 write: prot.writable(),
                 ..PteBits::default()
             };
-            let obj = backing.map(|(o, _)| o).expect("special mappings have an object");
+            let obj = backing
+                .map(|(o, _)| o)
+                .expect("special mappings have an object");
             for (i, page) in (start..end).enumerate() {
-                self.set_pte(p, page, pte(Target::Io { obj, page: i as u32 }, bits));
+                self.set_pte(
+                    p,
+                    page,
+                    pte(
+                        Target::Io {
+                            obj,
+                            page: i as u32,
+                        },
+                        bits,
+                    ),
+                );
             }
         }
         self.merge_vmas(p);
@@ -279,7 +304,11 @@ impl World {
         }
         self.split_vmas_for(p, start, end);
         self.zap_range(p, start, end);
-        let doomed: Vec<u64> = self.vmas_in(p, start, end).iter().map(|v| v.start).collect();
+        let doomed: Vec<u64> = self
+            .vmas_in(p, start, end)
+            .iter()
+            .map(|v| v.start)
+            .collect();
         let mm = self.mm_mut(p);
         for s in doomed {
             mm.vmas.remove(&s);
@@ -354,7 +383,14 @@ impl World {
         result
     }
 
-    fn madvise_vma(&mut self, p: usize, v: &VmaState, s: u64, e: u64, advice: Advice) -> Result<(), Errno> {
+    fn madvise_vma(
+        &mut self,
+        p: usize,
+        v: &VmaState,
+        s: u64,
+        e: u64,
+        advice: Advice,
+    ) -> Result<(), Errno> {
         let special = v.kind == VmaKind::Special;
         match advice {
             Advice::DontNeed => {
@@ -434,7 +470,8 @@ impl World {
         self.munmap(p, dst, dst + len);
         self.split_vmas_for(p, start, end);
         // Leaves that cannot move as a whole are split first.
-        let aligned = (dst as i64 - start as i64).rem_euclid(crate::world::World::pmd_pages() as i64) == 0;
+        let aligned =
+            (dst as i64 - start as i64).rem_euclid(crate::world::World::pmd_pages() as i64) == 0;
         let pages: Vec<u64> = self.mm(p).ptes.range(start..end).map(|(&k, _)| k).collect();
         for &page in &pages {
             if let Some(e) = self.entry(p, page) {
