@@ -78,7 +78,11 @@ impl World {
                     return Ok(());
                 }
             }
-            let kind = if write { FaultKind::WRITE } else { FaultKind::READ };
+            let kind = if write {
+                FaultKind::WRITE
+            } else {
+                FaultKind::READ
+            };
             self.handle_fault(p, page, kind).map_err(|e| match e {
                 FaultError::Bus => Stop::Signal(Signal::Bus),
                 FaultError::Oom => Stop::Signal(Signal::Oom),

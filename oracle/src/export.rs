@@ -21,7 +21,11 @@ impl World {
                     entries: mm
                         .ptes
                         .iter()
-                        .map(|(&start, &entry)| EntryRun { start, len: 1, entry })
+                        .map(|(&start, &entry)| EntryRun {
+                            start,
+                            len: 1,
+                            entry,
+                        })
                         .collect(),
                 })
             })

@@ -114,7 +114,13 @@ impl World {
 
     /// `do_anonymous_page()`: a read maps the shared zero page; a write maps
     /// a new zeroed exclusive folio.
-    fn do_anonymous_page(&mut self, p: usize, page: u64, vma: &VmaState, kind: FaultKind) -> FaultResult {
+    fn do_anonymous_page(
+        &mut self,
+        p: usize,
+        page: u64,
+        vma: &VmaState,
+        kind: FaultKind,
+    ) -> FaultResult {
         if !kind.write {
             // The zero page needs no anon_vma; the PTE is old-style special
             // and read-only (x86 vm_page_prot carries the accessed bit).
@@ -293,14 +299,30 @@ impl World {
         } else {
             self.clear_pte(p, page);
         }
-        self.set_pte(p, page, pte(Target::Folio { folio: new, page: 0 }, bits));
+        self.set_pte(
+            p,
+            page,
+            pte(
+                Target::Folio {
+                    folio: new,
+                    page: 0,
+                },
+                bits,
+            ),
+        );
         self.folio_put(new, 1);
         Ok(())
     }
 
     /// `wp_page_shared()`: a write to a read-only PTE of a shared mapping
     /// (write-notify). Filesystems with `page_mkwrite` lock the folio.
-    fn wp_page_shared(&mut self, p: usize, page: u64, vma: &VmaState, folio: FolioId) -> FaultResult {
+    fn wp_page_shared(
+        &mut self,
+        p: usize,
+        page: u64,
+        vma: &VmaState,
+        folio: FolioId,
+    ) -> FaultResult {
         if self.folio(folio).locked && self.needs_page_mkwrite(vma) {
             return Err(FaultError::Blocked);
         }

@@ -34,14 +34,20 @@ impl World {
 
     /// The object page a VMA maps at `page`.
     pub fn object_page(vma: &VmaState, page: u64) -> Option<(ObjId, u64)> {
-        vma.backing.map(|(obj, off)| (obj, off + (page - vma.start)))
+        vma.backing
+            .map(|(obj, off)| (obj, off + (page - vma.start)))
     }
 
     /// `filemap_get_folio()` or read the page in: the page-cache folio of
     /// object page `index`, allocating it (contents from the backing store)
     /// when absent. Beyond the end of the object: SIGBUS. A folio locked by
     /// someone else makes `filemap_fault` sleep in `folio_lock`.
-    pub fn page_cache_folio(&mut self, obj: ObjId, index: u64, zone: Zone) -> Result<FolioId, FaultError> {
+    pub fn page_cache_folio(
+        &mut self,
+        obj: ObjId,
+        index: u64,
+        zone: Zone,
+    ) -> Result<FolioId, FaultError> {
         let o = self.objects.get(&obj).ok_or(FaultError::Bus)?;
         if index >= o.pages {
             return Err(FaultError::Bus);
@@ -71,7 +77,13 @@ impl World {
     }
 
     /// `do_fault()` for file-backed and shmem VMAs.
-    pub fn do_file_fault(&mut self, p: usize, page: u64, vma: &VmaState, kind: FaultKind) -> FaultResult {
+    pub fn do_file_fault(
+        &mut self,
+        p: usize,
+        page: u64,
+        vma: &VmaState,
+        kind: FaultKind,
+    ) -> FaultResult {
         let (obj, index) = World::object_page(vma, page).ok_or(FaultError::Bus)?;
         let folio = self.page_cache_folio(obj, index, World::fault_zone(vma, kind))?;
         let private = crate::vma::is_cow(vma);

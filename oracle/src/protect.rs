@@ -50,13 +50,18 @@ impl World {
     pub fn change_protection(&mut self, p: usize, s: u64, e: u64) {
         let pages: Vec<u64> = self.mm(p).ptes.range(s..e).map(|(&k, _)| k).collect();
         for page in pages {
-            let Some(entry @ Entry::Present { .. }) = self.entry(p, page) else { continue };
+            let Some(entry @ Entry::Present { .. }) = self.entry(p, page) else {
+                continue;
+            };
             if is_pmd_leaf(&entry) && page != World::pmd_start(page) {
                 continue;
             }
             let vma = self.vma_at(p, page).expect("entry inside a VMA");
             let mut write = self.page_prot_writable(&vma);
-            if !write && self.wants_manual_write_upgrade(&vma) && self.can_change_writable(&vma, &entry) {
+            if !write
+                && self.wants_manual_write_upgrade(&vma)
+                && self.can_change_writable(&vma, &entry)
+            {
                 write = true;
             }
             self.update_bits(p, page, |b| b.write = write && !b.uffd_wp);
@@ -78,7 +83,12 @@ impl World {
             if let Some(vm) = self.mm_mut(p).vmas.get_mut(&v.start) {
                 vm.soft_dirty = false;
             }
-            let pages: Vec<u64> = self.mm(p).ptes.range(v.start..v.end).map(|(&k, _)| k).collect();
+            let pages: Vec<u64> = self
+                .mm(p)
+                .ptes
+                .range(v.start..v.end)
+                .map(|(&k, _)| k)
+                .collect();
             for page in pages {
                 match self.entry(p, page) {
                     Some(e @ Entry::Present { bits, .. }) => {
@@ -94,7 +104,8 @@ impl World {
                         let pinned = bits.write
                             && crate::vma::is_cow(&v)
                             && has_pinned
-                            && entry_folio(&e).is_some_and(|(f, _)| self.folio(f).maybe_dma_pinned());
+                            && entry_folio(&e)
+                                .is_some_and(|(f, _)| self.folio(f).maybe_dma_pinned());
                         if !pinned {
                             self.update_bits(p, page, |b| {
                                 b.write = false;
@@ -102,7 +113,9 @@ impl World {
                             });
                         }
                     }
-                    Some(Entry::Swap { .. }) => self.update_swap_bits(p, page, |_, sd, _| *sd = false),
+                    Some(Entry::Swap { .. }) => {
+                        self.update_swap_bits(p, page, |_, sd, _| *sd = false)
+                    }
                     None => {}
                 }
             }
@@ -148,7 +161,9 @@ impl World {
                         self.update_bits(p, page, |b| b.uffd_wp = false);
                         let vma = self.vma_at(p, page).expect("entry inside a VMA");
                         let entry = self.entry(p, page).expect("still there");
-                        if self.wants_manual_write_upgrade(&vma) && self.can_change_writable(&vma, &entry) {
+                        if self.wants_manual_write_upgrade(&vma)
+                            && self.can_change_writable(&vma, &entry)
+                        {
                             self.update_bits(p, page, |b| b.write = true);
                         }
                     }
@@ -174,13 +189,17 @@ impl World {
                     self.free_swap_and_cache(slot);
                 }
                 Some(entry @ Entry::Present { .. }) => {
-                    let Some((folio, _)) = entry_folio(&entry) else { continue };
+                    let Some((folio, _)) = entry_folio(&entry) else {
+                        continue;
+                    };
                     if !self.folios.contains_key(&folio) {
                         continue;
                     }
                     if self.folio(folio).is_large() {
                         let leaf = is_pmd_leaf(&entry);
-                        let whole = leaf && World::pmd_start(page) >= s && World::pmd_start(page) + World::pmd_pages() <= e;
+                        let whole = leaf
+                            && World::pmd_start(page) >= s
+                            && World::pmd_start(page) + World::pmd_pages() <= e;
                         if whole {
                             if page == World::pmd_start(page) && self.folio(folio).mapcount == 1 {
                                 self.mark_lazyfree(p, page, folio);
@@ -191,7 +210,9 @@ impl World {
                             continue;
                         }
                     }
-                    let Some((folio, _)) = self.folio_at(p, page) else { continue };
+                    let Some((folio, _)) = self.folio_at(p, page) else {
+                        continue;
+                    };
                     if self.folio(folio).mapcount != 1 || !self.folio(folio).anon {
                         continue;
                     }
@@ -232,13 +253,21 @@ impl World {
         let mut list: Vec<FolioId> = Vec::new();
         let pages: Vec<u64> = self.mm(p).ptes.range(s..e).map(|(&k, _)| k).collect();
         for page in pages {
-            let Some(entry) = self.entry(p, page) else { continue };
-            let Some((folio, _)) = entry_folio(&entry) else { continue };
+            let Some(entry) = self.entry(p, page) else {
+                continue;
+            };
+            let Some((folio, _)) = entry_folio(&entry) else {
+                continue;
+            };
             let f = self.folio(folio);
             if !f.lru || list.contains(&folio) {
                 continue;
             }
-            let expected = if is_pmd_leaf(&entry) { 1 } else { f.nr_pages() as i64 };
+            let expected = if is_pmd_leaf(&entry) {
+                1
+            } else {
+                f.nr_pages() as i64
+            };
             if f.mapcount != expected {
                 continue;
             }

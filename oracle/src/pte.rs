@@ -151,7 +151,12 @@ impl World {
     }
 
     /// Change the bits of a swap entry in place.
-    pub fn update_swap_bits(&mut self, p: usize, page: u64, change: impl Fn(&mut bool, &mut bool, &mut bool)) {
+    pub fn update_swap_bits(
+        &mut self,
+        p: usize,
+        page: u64,
+        change: impl Fn(&mut bool, &mut bool, &mut bool),
+    ) {
         if let Some(Entry::Swap {
             exclusive,
             soft_dirty,

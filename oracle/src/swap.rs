@@ -14,7 +14,13 @@ use crate::world::World;
 
 impl World {
     /// `do_swap_page()` for a swap entry at `page`.
-    pub fn do_swap_page(&mut self, p: usize, page: u64, vma: &VmaState, kind: FaultKind) -> FaultResult {
+    pub fn do_swap_page(
+        &mut self,
+        p: usize,
+        page: u64,
+        vma: &VmaState,
+        kind: FaultKind,
+    ) -> FaultResult {
         let Some(Entry::Swap {
             slot,
             exclusive,
@@ -72,7 +78,11 @@ impl World {
     /// Read a swapped page into a new folio added to the swap cache
     /// (`swapin_readahead` without readahead). The folio holds the swap
     /// cache's reference.
-    fn swapin_folio(&mut self, slot: SwapId, zone: mmdiff_core::op::Zone) -> Result<FolioId, FaultError> {
+    fn swapin_folio(
+        &mut self,
+        slot: SwapId,
+        zone: mmdiff_core::op::Zone,
+    ) -> Result<FolioId, FaultError> {
         let value = self.swap.get(&slot).map_or(0, |s| s.contents);
         let folio = self.alloc_folio(zone, 0).ok_or(FaultError::Oom)?;
         self.make_new_anon(folio);
@@ -155,7 +165,9 @@ impl World {
             None if self.folio(folio).maybe_dma_pinned() => return false,
             None => {
                 let value = self.folio(folio).contents[0];
-                let Some(s) = self.alloc_swap(value) else { return false };
+                let Some(s) = self.alloc_swap(value) else {
+                    return false;
+                };
                 self.folio_mut(folio).swapcache = Some(s);
                 self.folio_get(folio, 1);
                 if let Some(sw) = self.swap.get_mut(&s) {
@@ -194,7 +206,9 @@ impl World {
     /// fails), which aborts the walk: pinned anon pages are never swapped.
     fn try_to_unmap_anon(&mut self, folio: FolioId, slot: SwapId) -> bool {
         for (q, page) in self.mappers(folio) {
-            let Some(Entry::Present { bits, .. }) = self.entry(q, page) else { continue };
+            let Some(Entry::Present { bits, .. }) = self.entry(q, page) else {
+                continue;
+            };
             let exclusive = self.folio(folio).anon_exclusive[0];
             if exclusive && self.folio(folio).maybe_dma_pinned() {
                 return false;

@@ -69,7 +69,13 @@ impl World {
     }
 
     /// A fault on a page mapped by a PMD leaf (`wp_huge_pmd`).
-    pub fn fault_huge_pmd(&mut self, p: usize, page: u64, vma: &VmaState, kind: FaultKind) -> FaultResult {
+    pub fn fault_huge_pmd(
+        &mut self,
+        p: usize,
+        page: u64,
+        vma: &VmaState,
+        kind: FaultKind,
+    ) -> FaultResult {
         let start = World::pmd_start(page);
         let Some(Entry::Present { target, bits, .. }) = self.entry(p, start) else {
             return Ok(());
@@ -90,7 +96,13 @@ impl World {
     /// `do_huge_zero_wp_pmd()`: a write to the huge zero page maps a new
     /// zeroed THP; without one, the PMD is split into zero-page PTEs and
     /// the PTE fault proceeds.
-    fn do_huge_zero_wp_pmd(&mut self, p: usize, page: u64, vma: &VmaState, kind: FaultKind) -> FaultResult {
+    fn do_huge_zero_wp_pmd(
+        &mut self,
+        p: usize,
+        page: u64,
+        vma: &VmaState,
+        kind: FaultKind,
+    ) -> FaultResult {
         let start = World::pmd_start(page);
         let suitable = vma.hint == HugeHint::Huge && vma.start <= start && start + NR <= vma.end;
         if kind.write && !kind.unshare && suitable {
@@ -191,13 +203,7 @@ impl World {
                     self.set_pte(
                         p,
                         start + i as u64,
-                        pte(
-                            Target::Folio {
-                                folio,
-                                page: i,
-                            },
-                            pb,
-                        ),
+                        pte(Target::Folio { folio, page: i }, pb),
                     );
                 }
             }
@@ -249,7 +255,11 @@ impl World {
             for e in mm.ptes.values_mut() {
                 if let Entry::Present {
                     level: Level::Pte,
-                    target: Target::Folio { folio: f, page: sub },
+                    target:
+                        Target::Folio {
+                            folio: f,
+                            page: sub,
+                        },
                     ..
                 } = e
                 {
@@ -319,17 +329,22 @@ impl World {
         // __collapse_huge_page_swapin: swap entries are read in first.
         for page in s..s + NR {
             if matches!(self.entry(p, page), Some(Entry::Swap { .. })) {
-                self.do_swap_page(p, page, &vma, FaultKind::READ).map_err(|e| match e {
-                    FaultError::Oom => Errno::ENOMEM,
-                    _ => Errno::EAGAIN,
-                })?;
+                self.do_swap_page(p, page, &vma, FaultKind::READ)
+                    .map_err(|e| match e {
+                        FaultError::Oom => Errno::ENOMEM,
+                        _ => Errno::EAGAIN,
+                    })?;
             }
         }
         // hpage_collapse_scan_pmd / __collapse_huge_page_isolate.
         let mut values = vec![0u64; PMD_PAGES as usize];
         for (i, page) in (s..s + NR).enumerate() {
             match self.entry(p, page) {
-                None | Some(Entry::Present { target: Target::Zero, .. }) => {}
+                None
+                | Some(Entry::Present {
+                    target: Target::Zero,
+                    ..
+                }) => {}
                 Some(e @ Entry::Present { bits, .. }) => {
                     if bits.uffd_wp {
                         return Err(Errno::EINVAL); // SCAN_PTE_UFFD_WP
@@ -341,7 +356,11 @@ impl World {
                     if f.locked {
                         return Err(Errno::EAGAIN); // SCAN_PAGE_LOCK
                     }
-                    let swapcache = if f.swapcache.is_some() { f.nr_pages() as i64 } else { 0 };
+                    let swapcache = if f.swapcache.is_some() {
+                        f.nr_pages() as i64
+                    } else {
+                        0
+                    };
                     if f.refcount != f.mapcount + swapcache {
                         return Err(Errno::EAGAIN); // SCAN_PAGE_COUNT
                     }

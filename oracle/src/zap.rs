@@ -14,7 +14,9 @@ impl World {
     pub fn zap_range(&mut self, p: usize, start: u64, end: u64) {
         let pages: Vec<u64> = self.mm(p).ptes.range(start..end).map(|(&k, _)| k).collect();
         for page in pages {
-            let Some(e) = self.entry(p, page) else { continue };
+            let Some(e) = self.entry(p, page) else {
+                continue;
+            };
             if is_pmd_leaf(&e) {
                 let s = World::pmd_start(page);
                 if s >= start && s + PMD_PAGES as u64 <= end {
@@ -69,7 +71,9 @@ impl World {
     /// no longer mapped leaves the swap cache if the folio lock can be taken
     /// and no swap entry refers to its slot any more (`folio_free_swap`).
     pub fn free_swap_cache(&mut self, folio: FolioId) {
-        let Some(f) = self.folios.get(&folio) else { return };
+        let Some(f) = self.folios.get(&folio) else {
+            return;
+        };
         if f.mapcount > 0 || f.locked {
             return;
         }
@@ -83,7 +87,9 @@ impl World {
     /// one, the slot is freed, together with its cached folio if that folio
     /// is unmapped and not locked (`__try_to_reclaim_swap`).
     pub fn free_swap_and_cache(&mut self, slot: SwapId) {
-        let Some(s) = self.swap.get(&slot) else { return };
+        let Some(s) = self.swap.get(&slot) else {
+            return;
+        };
         if s.count > 0 {
             return;
         }
@@ -98,7 +104,9 @@ impl World {
     /// `delete_from_swap_cache()` + `swap_free`: the folio loses its swap
     /// cache reference and the slot is released.
     pub fn delete_from_swap_cache(&mut self, folio: FolioId) {
-        let Some(slot) = self.folio_mut(folio).swapcache.take() else { return };
+        let Some(slot) = self.folio_mut(folio).swapcache.take() else {
+            return;
+        };
         self.swap.remove(&slot);
         self.folio_put(folio, 1);
     }
