@@ -217,12 +217,17 @@ impl World {
         zone: Zone,
         foff: u64,
     ) -> Early<Outcome> {
+        if let MapKind::FilePrivate(f) | MapKind::FileShared(f) = kind {
+            if self.file(f).is_none() {
+                return Err(Outcome::Err(Errno::ENOENT));
+            }
+        }
+        // MAP_FIXED: the old mappings go first (which also releases objects
+        // no VMA maps any more), then the new object and VMA are created.
+        self.munmap(p, start, end);
         let (vma_kind, backing) = match kind {
             MapKind::Anon => (VmaKind::AnonPrivate, None),
             MapKind::FilePrivate(f) | MapKind::FileShared(f) => {
-                if self.file(f).is_none() {
-                    return Err(Outcome::Err(Errno::ENOENT));
-                }
                 let k = if matches!(kind, MapKind::FilePrivate(_)) {
                     VmaKind::FilePrivate
                 } else {
@@ -253,7 +258,6 @@ impl World {
                 (k, Some((id, 0)))
             }
         };
-        self.munmap(p, start, end);
         let vma = VmaState {
             start,
             end,
