@@ -53,7 +53,11 @@ impl Config {
             ));
         }
         if self.window_pages > crate::op::MAX_PAGE {
-            return Err(format!("window_pages {} exceeds {}", self.window_pages, crate::op::MAX_PAGE));
+            return Err(format!(
+                "window_pages {} exceeds {}",
+                self.window_pages,
+                crate::op::MAX_PAGE
+            ));
         }
         if self.iommu_chunk == 0 {
             return Err("iommu_chunk must be positive".into());

@@ -15,6 +15,8 @@ pub mod op;
 pub mod outcome;
 pub mod run;
 pub mod state;
+#[cfg(test)]
+pub mod strategies;
 pub mod text;
 
 pub use config::Config;

@@ -117,11 +117,16 @@ pub enum Outcome {
     Err(Errno),
     /// A CPU access stopped with a signal at window-relative page `page`
     /// (pages before it were accessed).
-    Signal { sig: Signal, page: u32 },
+    Signal {
+        sig: Signal,
+        page: u32,
+    },
     /// The operation would sleep in the kernel (migration entry, folio lock
     /// held by someone else, userfaultfd) at window-relative page `page`;
     /// pages before it were accessed, that page is unchanged.
-    Blocked { page: u32 },
+    Blocked {
+        page: u32,
+    },
 }
 
 impl Outcome {

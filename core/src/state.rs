@@ -101,10 +101,16 @@ impl Target {
     /// The target of the next page of a run.
     pub fn advanced(&self, n: u32) -> Target {
         match *self {
-            Target::Folio { folio, page } => Target::Folio { folio, page: page + n },
+            Target::Folio { folio, page } => Target::Folio {
+                folio,
+                page: page + n,
+            },
             Target::Zero => Target::Zero,
             Target::HugeZero { page } => Target::HugeZero { page: page + n },
-            Target::Io { obj, page } => Target::Io { obj, page: page + n },
+            Target::Io { obj, page } => Target::Io {
+                obj,
+                page: page + n,
+            },
         }
     }
 }
@@ -131,7 +137,11 @@ impl Entry {
     /// `self`: the same kind and bits, the next page of the same target.
     pub fn advanced(&self, n: u32) -> Entry {
         match *self {
-            Entry::Present { level, target, bits } => Entry::Present {
+            Entry::Present {
+                level,
+                target,
+                bits,
+            } => Entry::Present {
                 level,
                 target: target.advanced(n),
                 bits,

@@ -684,8 +684,15 @@ fn anon_shared_mapping_is_shared_across_fork() {
     let (o, outs) = run(&[
         mmap(2, MapKind::AnonShared, Prot::RW),
         Op::Fork { p: P0, child: P1 },
-        Op::Write { p: P1, range: r(0, 1), fill: Fill::Const(4) },
-        Op::Read { p: P0, range: r(0, 2) },
+        Op::Write {
+            p: P1,
+            range: r(0, 1),
+            fill: Fill::Const(4),
+        },
+        Op::Read {
+            p: P0,
+            range: r(0, 2),
+        },
     ]);
     assert_eq!(data(&outs[3]), vec![4, 0]);
     let s = o.raw_state();
@@ -696,9 +703,20 @@ fn anon_shared_mapping_is_shared_across_fork() {
 fn special_mapping_refuses_dontneed_and_keeps_io_contents() {
     let (_, outs) = run(&[
         mmap(2, MapKind::Special, Prot::RW),
-        Op::Write { p: P0, range: r(1, 2), fill: Fill::Const(6) },
-        Op::Madvise { p: P0, range: r(0, 2), advice: Advice::DontNeed },
-        Op::Read { p: P0, range: r(0, 2) },
+        Op::Write {
+            p: P0,
+            range: r(1, 2),
+            fill: Fill::Const(6),
+        },
+        Op::Madvise {
+            p: P0,
+            range: r(0, 2),
+            advice: Advice::DontNeed,
+        },
+        Op::Read {
+            p: P0,
+            range: r(0, 2),
+        },
     ]);
     assert_eq!(outs[2], Outcome::Err(Errno::EINVAL));
     assert_eq!(data(&outs[3]), vec![0, 6]);

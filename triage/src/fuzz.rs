@@ -1,0 +1,561 @@
+//! `mmdiff fuzz`: a campaign on the oracle alone. Random byte strings go
+//! through the one decoder ([`bytes::decode`]) and the runner; a panic or a
+//! broken invariant is a failure, saved as a scenario and its bytes.
+//!
+//! What runs is decided by the seed only: input `i` of seed `s` is the same
+//! on every machine. The clock decides only when to print progress and when
+//! the `--time` budget is spent.
+
+use std::collections::BTreeSet;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use mmdiff_core::bytes;
+use mmdiff_core::run::{run_ops, Failure};
+use mmdiff_core::text::{self, Line, Scenario};
+use mmdiff_core::{Config, Model, Op};
+use mmdiff_oracle::Oracle;
+
+use crate::args::{self, Opt, UsageError};
+use crate::files;
+
+/// splitmix64 (Steele, Lea, Flood 2014): tiny, fast, and good enough to
+/// feed a byte decoder.
+#[derive(Clone, Debug)]
+pub struct SplitMix64(u64);
+
+impl SplitMix64 {
+    pub fn new(seed: u64) -> Self {
+        SplitMix64(seed)
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `0..n` (`n > 0`), by rejection.
+    pub fn below(&mut self, n: u64) -> u64 {
+        let zone = u64::MAX - u64::MAX % n;
+        loop {
+            let v = self.next_u64();
+            if v < zone {
+                return v % n;
+            }
+        }
+    }
+
+    pub fn fill(&mut self, buf: &mut [u8]) {
+        for chunk in buf.chunks_mut(8) {
+            let v = self.next_u64().to_le_bytes();
+            chunk.copy_from_slice(&v[..chunk.len()]);
+        }
+    }
+}
+
+/// Shortest and longest generated input.
+pub const MIN_LEN: usize = 16;
+pub const MAX_LEN: usize = 2048;
+
+/// The next input of a campaign: a length in `MIN_LEN..=MAX_LEN`, then
+/// that many random bytes.
+pub fn next_input(rng: &mut SplitMix64) -> Vec<u8> {
+    let len = MIN_LEN + rng.below((MAX_LEN - MIN_LEN + 1) as u64) as usize;
+    let mut buf = vec![0; len];
+    rng.fill(&mut buf);
+    buf
+}
+
+/// FNV-1a, 64 bits: names artifacts by their contents.
+pub fn fnv1a(data: &[u8]) -> u64 {
+    data.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// Campaign settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Options {
+    /// Wall-clock budget; `None`: until `runs` inputs ran.
+    pub time: Option<Duration>,
+    /// Stop after this many inputs.
+    pub runs: Option<u64>,
+    pub seed: u64,
+    /// Ops per input, at most (decoded ops beyond it are dropped).
+    pub max_ops: usize,
+    /// Where failing inputs go.
+    pub out: PathBuf,
+    /// Show progress on stderr.
+    pub progress: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            time: Some(Duration::from_secs(60)),
+            runs: None,
+            seed: 0,
+            max_ops: bytes::MAX_OPS,
+            out: PathBuf::from("artifacts/fuzz"),
+            progress: true,
+        }
+    }
+}
+
+/// One distinct failure the campaign saved.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Found {
+    /// Index of the input (0-based) that first showed it.
+    pub exec: u64,
+    pub signature: String,
+    /// `op #k `...`: reason`.
+    pub description: String,
+    /// The scenario written, if writing worked.
+    pub artifact: Option<PathBuf>,
+}
+
+/// What a campaign did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Summary {
+    pub execs: u64,
+    pub ops: u64,
+    /// Failing inputs (all of them, not only distinct ones).
+    pub failures: u64,
+    /// Distinct failures by signature, in the order found.
+    pub found: Vec<Found>,
+    /// Problems writing artifacts.
+    pub write_errors: Vec<String>,
+}
+
+/// At most this many distinct failures are saved per campaign.
+pub const MAX_SAVED: usize = 1000;
+
+/// Runs one input on `M`: decode, cap at `max_ops`, run. Returns the ops
+/// run and the first failure.
+pub fn exec_one<M: Model>(data: &[u8], max_ops: usize) -> (Vec<Op>, Option<Failure>) {
+    let mut ops = bytes::decode(data);
+    ops.truncate(max_ops);
+    let report = run_ops::<M>(&Config::default(), &ops);
+    let failure = report.first_failure();
+    (ops, failure)
+}
+
+/// The scenario saved for a failure: the ops up to and including the
+/// failing one, with provenance headers and a comment on the failing line.
+pub fn artifact_scenario(ops: &[Op], failure: &Failure, seed: u64, exec: u64) -> Scenario {
+    let keep = failure.index.map_or(0, |i| i + 1).min(ops.len());
+    let mut s = Scenario::from_ops(&ops[..keep]);
+    s.header = vec![
+        ("found-by".into(), format!("mmdiff fuzz --seed {seed}")),
+        ("input".into(), format!("#{exec} of the campaign")),
+        ("failure".into(), failure.to_string()),
+    ];
+    if let Some(Line::Op { comment, .. }) = failure.index.and_then(|i| s.lines.get_mut(i)) {
+        *comment = Some(format!(" <- {} fails here", failure.model));
+    }
+    s
+}
+
+/// Writes `<kind>-<hash>.mms` and `.bin` (the bytes of the same ops) into
+/// `dir`, atomically; returns the scenario's path.
+pub fn save_artifact(
+    dir: &Path,
+    ops: &[Op],
+    raw: &[u8],
+    failure: &Failure,
+    seed: u64,
+    exec: u64,
+) -> std::io::Result<PathBuf> {
+    std::fs::create_dir_all(dir)?;
+    let scenario = artifact_scenario(ops, failure, seed, exec);
+    // The bytes of exactly the ops in the scenario; the raw input when they
+    // cannot be encoded (they always can: they came from the decoder).
+    let data = bytes::encode(&scenario.ops()).unwrap_or_else(|_| raw.to_vec());
+    let stem = format!("{}-{:016x}", failure.kind_name(), fnv1a(&data));
+    files::write_atomic(&dir.join(format!("{stem}.bin")), &data)?;
+    let mms = dir.join(format!("{stem}.mms"));
+    files::write_atomic(&mms, text::print(&scenario).as_bytes())?;
+    Ok(mms)
+}
+
+/// Runs a campaign on the oracle.
+pub fn campaign(opts: &Options, out: &mut dyn Write, err: &mut dyn Write) -> Summary {
+    campaign_with::<Oracle>(opts, out, err)
+}
+
+/// Runs a campaign on model `M`.
+pub fn campaign_with<M: Model>(
+    opts: &Options,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Summary {
+    let _ = writeln!(out, "seed: {}", opts.seed);
+    let _ = out.flush();
+    let mut rng = SplitMix64::new(opts.seed);
+    let mut summary = Summary::default();
+    let mut seen: BTreeSet<String> = BTreeSet::new();
+    let start = Instant::now();
+    let mut next_progress = Duration::from_secs(1);
+    let terminal = std::io::stderr().is_terminal();
+    loop {
+        if opts.runs.is_some_and(|r| summary.execs >= r) {
+            break;
+        }
+        let elapsed = start.elapsed();
+        if opts.time.is_some_and(|t| elapsed >= t) {
+            break;
+        }
+        if opts.progress && elapsed >= next_progress {
+            progress(err, &summary, elapsed, terminal);
+            next_progress = elapsed + Duration::from_secs(1);
+        }
+        let exec = summary.execs;
+        let input = next_input(&mut rng);
+        let (ops, failure) = exec_one::<M>(&input, opts.max_ops);
+        summary.execs += 1;
+        summary.ops += match &failure {
+            Some(f) => f.index.map_or(0, |i| i as u64 + 1),
+            None => ops.len() as u64,
+        };
+        let Some(failure) = failure else { continue };
+        summary.failures += 1;
+        let signature = failure.signature();
+        if seen.len() >= MAX_SAVED || !seen.insert(signature.clone()) {
+            continue;
+        }
+        let artifact = match save_artifact(&opts.out, &ops, &input, &failure, opts.seed, exec) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                summary
+                    .write_errors
+                    .push(format!("{}: {e}", opts.out.display()));
+                None
+            }
+        };
+        if opts.progress && terminal {
+            let _ = write!(err, "\r\x1b[2K");
+        }
+        let _ = writeln!(
+            out,
+            "new failure: {}{}",
+            failure,
+            artifact
+                .as_ref()
+                .map(|p| format!("\n  saved: {}", p.display()))
+                .unwrap_or_default()
+        );
+        let _ = out.flush();
+        summary.found.push(Found {
+            exec,
+            signature,
+            description: failure.to_string(),
+            artifact,
+        });
+    }
+    let elapsed = start.elapsed();
+    if opts.progress {
+        progress(err, &summary, elapsed, terminal);
+        if terminal {
+            let _ = writeln!(err);
+        }
+    }
+    report(out, &summary, elapsed);
+    summary
+}
+
+fn rate(n: u64, elapsed: Duration) -> u64 {
+    let secs = elapsed.as_secs_f64();
+    if secs > 0.0 {
+        (n as f64 / secs) as u64
+    } else {
+        0
+    }
+}
+
+fn progress(err: &mut dyn Write, s: &Summary, elapsed: Duration, terminal: bool) {
+    let line = format!(
+        "[{:>4}s] execs {} ({}/s)  ops {} ({}/s)  failures {} ({} distinct)",
+        elapsed.as_secs(),
+        s.execs,
+        rate(s.execs, elapsed),
+        s.ops,
+        rate(s.ops, elapsed),
+        s.failures,
+        s.found.len()
+    );
+    if terminal {
+        let _ = write!(err, "\r\x1b[2K{line}");
+    } else {
+        let _ = writeln!(err, "{line}");
+    }
+    let _ = err.flush();
+}
+
+fn report(out: &mut dyn Write, s: &Summary, elapsed: Duration) {
+    let _ = writeln!(
+        out,
+        "fuzz: {} execs, {} ops in {:.1}s ({} execs/s, {} ops/s); {} failing input{}, {} distinct",
+        s.execs,
+        s.ops,
+        elapsed.as_secs_f64(),
+        rate(s.execs, elapsed),
+        rate(s.ops, elapsed),
+        s.failures,
+        if s.failures == 1 { "" } else { "s" },
+        s.found.len()
+    );
+    for f in &s.found {
+        match &f.artifact {
+            Some(p) => {
+                let _ = writeln!(out, "  {} -> mmdiff replay {}", f.signature, p.display());
+            }
+            None => {
+                let _ = writeln!(out, "  {} (input #{}, not saved)", f.signature, f.exec);
+            }
+        }
+    }
+    for e in &s.write_errors {
+        let _ = writeln!(out, "  cannot save: {e}");
+    }
+}
+
+pub const USAGE: &str = "\
+usage: mmdiff fuzz [--time SECS] [--seed N] [--runs N] [--max-ops N] [--out DIR]
+
+Runs random inputs through the byte decoder and the oracle, checking the
+invariants after every op and catching panics. Each new kind of failure is
+saved as <kind>-<hash>.mms (scenario) and .bin (bytes) in the output
+directory; replay it with `mmdiff replay <file>`.
+
+  --time SECS    wall-clock budget (default 60; 0: no limit, needs --runs)
+  --seed N       decimal or 0x-hex (default 0); same seed, same inputs
+  --runs N       stop after N inputs
+  --max-ops N    ops per input at most (default 256)
+  --out DIR      where failures go (default artifacts/fuzz)
+  --quiet        no progress lines
+
+Exit status: 0 when nothing failed, 1 on any failure, 2 on usage errors.";
+
+const OPTS: &[Opt] = &[
+    Opt {
+        names: &["--time"],
+        takes_value: true,
+    },
+    Opt {
+        names: &["--seed"],
+        takes_value: true,
+    },
+    Opt {
+        names: &["--runs"],
+        takes_value: true,
+    },
+    Opt {
+        names: &["--max-ops"],
+        takes_value: true,
+    },
+    Opt {
+        names: &["--out", "-o"],
+        takes_value: true,
+    },
+    Opt {
+        names: &["--quiet", "-q"],
+        takes_value: false,
+    },
+];
+
+/// Reads the options of `mmdiff fuzz`.
+pub fn parse_options(argv: &[String]) -> Result<Options, UsageError> {
+    let p = args::parse(argv, OPTS)?;
+    if let Some(extra) = p.positional.first() {
+        return Err(UsageError(format!("unexpected argument `{extra}`")));
+    }
+    let mut o = Options::default();
+    if let Some(t) = p.number("--time")? {
+        o.time = (t > 0).then(|| Duration::from_secs(t));
+    }
+    if let Some(s) = p.number("--seed")? {
+        o.seed = s;
+    }
+    o.runs = p.number("--runs")?;
+    if let Some(m) = p.number("--max-ops")? {
+        if m == 0 {
+            return Err(UsageError("--max-ops must be at least 1".into()));
+        }
+        o.max_ops = usize::try_from(m).unwrap_or(usize::MAX);
+    }
+    if let Some(d) = p.value("--out") {
+        o.out = PathBuf::from(d);
+    }
+    if o.time.is_none() && o.runs.is_none() {
+        return Err(UsageError("--time 0 runs forever: give --runs N".into()));
+    }
+    o.progress = !p.has("--quiet");
+    Ok(o)
+}
+
+/// `mmdiff fuzz ...`; returns the exit code.
+pub fn command(argv: &[String], out: &mut dyn Write, err: &mut dyn Write) -> i32 {
+    match parse_options(argv) {
+        Ok(o) => i32::from(campaign(&o, out, err).failures > 0),
+        Err(e) => crate::usage_error(err, &e, USAGE),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::files::TempDir;
+    use mmdiff_core::op::ProcId;
+    use mmdiff_core::{Outcome, State};
+
+    #[test]
+    fn splitmix_is_the_reference_sequence() {
+        // First outputs of splitmix64 seeded with 1234567 (the reference
+        // C implementation's test values).
+        let mut r = SplitMix64::new(1234567);
+        assert_eq!(r.next_u64(), 6457827717110365317);
+        assert_eq!(r.next_u64(), 3203168211198807973);
+    }
+
+    #[test]
+    fn inputs_depend_on_the_seed_only() {
+        let mut a = SplitMix64::new(7);
+        let mut b = SplitMix64::new(7);
+        for _ in 0..20 {
+            let x = next_input(&mut a);
+            assert!((MIN_LEN..=MAX_LEN).contains(&x.len()));
+            assert_eq!(x, next_input(&mut b));
+        }
+        assert_ne!(
+            next_input(&mut SplitMix64::new(1)),
+            next_input(&mut SplitMix64::new(2))
+        );
+    }
+
+    #[test]
+    fn options() {
+        let w = |s: &str| s.split_whitespace().map(String::from).collect::<Vec<_>>();
+        let o = parse_options(&w("--seed 0x10 --time 5 --max-ops 3 --out d")).unwrap();
+        assert_eq!(o.seed, 16);
+        assert_eq!(o.time, Some(Duration::from_secs(5)));
+        assert_eq!(o.max_ops, 3);
+        assert_eq!(o.out, PathBuf::from("d"));
+        assert_eq!(parse_options(&[]).unwrap(), Options::default());
+        assert!(parse_options(&w("--time 0")).is_err());
+        assert!(parse_options(&w("--max-ops 0")).is_err());
+        assert!(parse_options(&w("extra")).is_err());
+    }
+
+    /// A model that panics on `exit p2` and nothing else; its state is
+    /// empty and consistent.
+    struct PanicsOnExitP2(Config);
+
+    impl Model for PanicsOnExitP2 {
+        fn new(c: &Config) -> Self {
+            PanicsOnExitP2(c.clone())
+        }
+        fn name(&self) -> &'static str {
+            "toy"
+        }
+        fn apply(&mut self, op: &Op) -> Outcome {
+            if *op == (Op::Exit { p: ProcId(2) }) {
+                panic!("toy bug");
+            }
+            Outcome::OK
+        }
+        fn raw_state(&self) -> State {
+            State {
+                window_pages: self.0.window_pages,
+                procs: Vec::new(),
+                objects: Vec::new(),
+                folios: Default::default(),
+                swap: Default::default(),
+                zone_free: self.0.zone_pages,
+                zone_total: self.0.zone_pages,
+                handles: Vec::new(),
+                locks: Vec::new(),
+                iommu: Vec::new(),
+            }
+        }
+    }
+
+    #[test]
+    fn failures_are_saved_once_per_signature_and_replay() {
+        let t = TempDir::new("fuzz");
+        let opts = Options {
+            time: None,
+            runs: Some(200),
+            seed: 3,
+            out: t.path().join("out"),
+            progress: false,
+            ..Options::default()
+        };
+        let mut out = Vec::new();
+        let s = campaign_with::<PanicsOnExitP2>(&opts, &mut out, &mut Vec::new());
+        let out = String::from_utf8(out).unwrap();
+        assert!(out.starts_with("seed: 3\n"), "{out}");
+        assert_eq!(s.execs, 200);
+        assert!(s.failures > 1, "random inputs contain `exit p2`: {out}");
+        assert_eq!(s.found.len(), 1, "{:?}", s.found);
+        let mms = s.found[0].artifact.clone().unwrap();
+        let name = mms.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(
+            name.starts_with("panic-") && name.ends_with(".mms"),
+            "{name}"
+        );
+        // Only the two files, no temporaries.
+        assert_eq!(std::fs::read_dir(t.path().join("out")).unwrap().count(), 2);
+        let src = std::fs::read_to_string(&mms).unwrap();
+        assert!(
+            src.starts_with("#! found-by: mmdiff fuzz --seed 3\n"),
+            "{src}"
+        );
+        assert!(src.contains("#! failure: op #"), "{src}");
+        let scenario = text::parse(&src).unwrap();
+        let ops = scenario.ops();
+        assert_eq!(ops.last(), Some(&Op::Exit { p: ProcId(2) }));
+        // The bytes decode to the same ops, and both replay to the failure.
+        let bin = mms.with_extension("bin");
+        assert_eq!(bytes::decode(&std::fs::read(&bin).unwrap()), ops);
+        let v = crate::replay::replay_text::<PanicsOnExitP2>("x.mms", &src);
+        assert!(
+            matches!(&v, crate::replay::Verdict::Fail { message, .. } if message.contains("toy panicked in apply: toy bug")),
+            "{v:?}"
+        );
+        // Same seed, same campaign.
+        let t2 = TempDir::new("fuzz2");
+        let s2 = campaign_with::<PanicsOnExitP2>(
+            &Options {
+                out: t2.path().to_path_buf(),
+                ..opts
+            },
+            &mut Vec::new(),
+            &mut Vec::new(),
+        );
+        assert_eq!(
+            (s.execs, s.ops, s.failures),
+            (s2.execs, s2.ops, s2.failures)
+        );
+        assert_eq!(s.found[0].description, s2.found[0].description);
+    }
+
+    #[test]
+    fn a_short_oracle_campaign_runs() {
+        let t = TempDir::new("fuzz-oracle");
+        let opts = Options {
+            time: None,
+            runs: Some(20),
+            seed: 1,
+            out: t.path().to_path_buf(),
+            progress: false,
+            ..Options::default()
+        };
+        let s = campaign(&opts, &mut Vec::new(), &mut Vec::new());
+        assert_eq!(s.execs, 20);
+        assert!(s.ops > 0);
+    }
+}
