@@ -46,7 +46,7 @@ impl Config {
 
     /// Checks the config is usable; models assume it is.
     pub fn validate(&self) -> Result<(), String> {
-        if self.window_pages == 0 || self.window_pages % PMD_PAGES != 0 {
+        if self.window_pages == 0 || !self.window_pages.is_multiple_of(PMD_PAGES) {
             return Err(format!(
                 "window_pages {} is not a positive multiple of {PMD_PAGES}",
                 self.window_pages

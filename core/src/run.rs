@@ -106,6 +106,11 @@ pub struct Step {
 }
 
 impl Step {
+    /// This step as a failure of `model`, if it failed.
+    pub fn failure(&self, model: &'static str) -> Option<Failure> {
+        self.failed().then(|| step_failure(model, self))
+    }
+
     pub fn failed(&self) -> bool {
         !self.violations.is_empty() || !self.mismatches.is_empty()
     }

@@ -73,8 +73,8 @@ impl World {
         debug_assert!(old.is_none(), "set_pte over an existing entry");
     }
 
-    /// Remove a PTE-level entry (`ptep_get_and_clear` + `folio_remove_rmap_pte`
-    /// + `folio_put`, or the swap-map decrement). Returns what was there.
+    /// Remove a PTE-level entry (`ptep_get_and_clear`, `folio_remove_rmap_pte`
+    /// and `folio_put`, or the swap-map decrement). Returns what was there.
     /// Swap slots whose count drops to zero are left for the caller's path
     /// (`free_swap_and_cache` on zap, reuse on swap-in).
     pub fn clear_pte(&mut self, p: usize, page: u64) -> Option<Entry> {

@@ -83,7 +83,7 @@ impl World {
         if v.start == at {
             return;
         }
-        if at % PMD_PAGES as u64 != 0 && self.pmd_leaf_at(p, at).is_some() {
+        if !at.is_multiple_of(PMD_PAGES as u64) && self.pmd_leaf_at(p, at).is_some() {
             self.split_pmd(p, at);
         }
         let mut left = v;

@@ -43,7 +43,7 @@ fn entry(s: &State, p: u8, page: u32) -> Option<Entry> {
         .map(|run| run.entry.advanced((abs - run.start) as u32))
 }
 
-fn folio_at<'a>(s: &'a State, p: u8, page: u32) -> &'a FolioState {
+fn folio_at(s: &State, p: u8, page: u32) -> &FolioState {
     match entry(s, p, page) {
         Some(Entry::Present {
             target: Target::Folio { folio, .. },

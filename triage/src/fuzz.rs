@@ -1,6 +1,8 @@
-//! `mmdiff fuzz`: a campaign on the oracle alone. Random byte strings go
-//! through the one decoder ([`bytes::decode`]) and the runner; a panic or a
-//! broken invariant is a failure, saved as a scenario and its bytes.
+//! `mmdiff fuzz`: a campaign on the oracle alone. Inputs come from the
+//! state-aware swarm generator ([`crate::gen`], the default) or are random
+//! byte strings through the one decoder ([`bytes::decode`], `--gen bytes`,
+//! what coverage-guided fuzzers see); a panic or a broken invariant is a
+//! failure, saved as a scenario and its bytes.
 //!
 //! What runs is decided by the seed only: input `i` of seed `s` is the same
 //! on every machine. The clock decides only when to print progress and when
@@ -12,6 +14,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use mmdiff_core::bytes;
+use mmdiff_core::op::OpKind;
+use mmdiff_core::run::Runner;
 use mmdiff_core::run::{run_ops, Failure};
 use mmdiff_core::text::{self, Line, Scenario};
 use mmdiff_core::{Config, Model, Op};
@@ -91,6 +95,19 @@ pub struct Options {
     pub out: PathBuf,
     /// Show progress on stderr.
     pub progress: bool,
+    /// Where inputs come from.
+    pub mode: Mode,
+    /// Op kinds the swarm generator may use.
+    pub allowed: Vec<OpKind>,
+}
+
+/// How a campaign makes its inputs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Ops drawn from the state with swarm weights ([`crate::gen`]).
+    Swarm,
+    /// Random byte strings through [`bytes::decode`].
+    Bytes,
 }
 
 impl Default for Options {
@@ -102,6 +119,8 @@ impl Default for Options {
             max_ops: bytes::MAX_OPS,
             out: PathBuf::from("artifacts/fuzz"),
             progress: true,
+            mode: Mode::Swarm,
+            allowed: OpKind::ALL.to_vec(),
         }
     }
 }
@@ -142,6 +161,36 @@ pub fn exec_one<M: Model>(data: &[u8], max_ops: usize) -> (Vec<Op>, Option<Failu
     let report = run_ops::<M>(&Config::default(), &ops);
     let failure = report.first_failure();
     (ops, failure)
+}
+
+/// Runs one generated sequence on `M`: a swarm configuration and a length
+/// (1..=`max_ops`) from `rng`, then each op drawn from the state after the
+/// previous one, stopping at the first failure.
+pub fn exec_generated<M: Model>(
+    rng: &mut SplitMix64,
+    allowed: &[OpKind],
+    max_ops: usize,
+) -> (Vec<Op>, Option<Failure>) {
+    let mut gen = crate::gen::Generator::new(rng, allowed);
+    let len = 1 + rng.below(max_ops.max(1) as u64) as usize;
+    let mut runner = match Runner::<M>::new(&Config::default()) {
+        Ok(r) => r,
+        Err(f) => return (Vec::new(), Some(*f)),
+    };
+    let mut ops = Vec::with_capacity(len);
+    for _ in 0..len {
+        let op = gen.next_op(rng, runner.state());
+        ops.push(op.clone());
+        match runner.step(&op, None) {
+            Ok(step) => {
+                if let Some(f) = step.failure(runner.name()) {
+                    return (ops, Some(f));
+                }
+            }
+            Err(f) => return (ops, Some(*f)),
+        }
+    }
+    (ops, None)
 }
 
 /// The scenario saved for a failure: the ops up to and including the
@@ -214,8 +263,17 @@ pub fn campaign_with<M: Model>(
             next_progress = elapsed + Duration::from_secs(1);
         }
         let exec = summary.execs;
-        let input = next_input(&mut rng);
-        let (ops, failure) = exec_one::<M>(&input, opts.max_ops);
+        let (input, (ops, failure)) = match opts.mode {
+            Mode::Bytes => {
+                let input = next_input(&mut rng);
+                let result = exec_one::<M>(&input, opts.max_ops);
+                (input, result)
+            }
+            Mode::Swarm => (
+                Vec::new(),
+                exec_generated::<M>(&mut rng, &opts.allowed, opts.max_ops),
+            ),
+        };
         summary.execs += 1;
         summary.ops += match &failure {
             Some(f) => f.index.map_or(0, |i| i as u64 + 1),
@@ -325,9 +383,10 @@ fn report(out: &mut dyn Write, s: &Summary, elapsed: Duration) {
 
 pub const USAGE: &str = "\
 usage: mmdiff fuzz [--time SECS] [--seed N] [--runs N] [--max-ops N] [--out DIR]
+                   [--gen swarm|bytes] [--ops KIND,...|-KIND,...]
 
-Runs random inputs through the byte decoder and the oracle, checking the
-invariants after every op and catching panics. Each new kind of failure is
+Runs generated op sequences through the oracle, checking the invariants
+after every op and catching panics. Each new kind of failure is
 saved as <kind>-<hash>.mms (scenario) and .bin (bytes) in the output
 directory; replay it with `mmdiff replay <file>`.
 
@@ -336,6 +395,11 @@ directory; replay it with `mmdiff replay <file>`.
   --runs N       stop after N inputs
   --max-ops N    ops per input at most (default 256)
   --out DIR      where failures go (default artifacts/fuzz)
+  --gen MODE     swarm (default): ops drawn from the current state with
+                 per-sequence swarm weights; bytes: random bytes through the
+                 shared decoder (what cargo fuzz and AFL see)
+  --ops LIST     op kinds the swarm may use: `mmap,write,gup` allows only
+                 those, `-exit,-fork` allows all but those
   --quiet        no progress lines
 
 Exit status: 0 when nothing failed, 1 on any failure, 2 on usage errors.";
@@ -365,7 +429,51 @@ const OPTS: &[Opt] = &[
         names: &["--quiet", "-q"],
         takes_value: false,
     },
+    Opt {
+        names: &["--gen"],
+        takes_value: true,
+    },
+    Opt {
+        names: &["--ops"],
+        takes_value: true,
+    },
 ];
+
+/// Parses `--ops`: a comma-separated list of op keywords to allow, or of
+/// `-keyword`s to leave out of the full set (not both).
+pub fn parse_op_kinds(list: &str) -> Result<Vec<OpKind>, UsageError> {
+    let words: Vec<&str> = list
+        .split(',')
+        .map(str::trim)
+        .filter(|w| !w.is_empty())
+        .collect();
+    let minus = words.iter().filter(|w| w.starts_with('-')).count();
+    if minus != 0 && minus != words.len() {
+        return Err(UsageError(
+            "--ops: either kinds to allow or -kinds to leave out, not both".into(),
+        ));
+    }
+    let mut named = Vec::new();
+    for w in &words {
+        let name = w.trim_start_matches('-');
+        let kind = OpKind::from_keyword(name)
+            .ok_or_else(|| UsageError(format!("--ops: unknown op kind `{name}`")))?;
+        named.push(kind);
+    }
+    let allowed: Vec<OpKind> = if minus > 0 {
+        OpKind::ALL
+            .iter()
+            .copied()
+            .filter(|k| !named.contains(k))
+            .collect()
+    } else {
+        named
+    };
+    if allowed.is_empty() {
+        return Err(UsageError("--ops leaves no op kind".into()));
+    }
+    Ok(allowed)
+}
 
 /// Reads the options of `mmdiff fuzz`.
 pub fn parse_options(argv: &[String]) -> Result<Options, UsageError> {
@@ -394,6 +502,20 @@ pub fn parse_options(argv: &[String]) -> Result<Options, UsageError> {
         return Err(UsageError("--time 0 runs forever: give --runs N".into()));
     }
     o.progress = !p.has("--quiet");
+    if let Some(m) = p.value("--gen") {
+        o.mode = match m {
+            "swarm" => Mode::Swarm,
+            "bytes" => Mode::Bytes,
+            other => {
+                return Err(UsageError(format!(
+                    "--gen: expected swarm or bytes, found `{other}`"
+                )))
+            }
+        };
+    }
+    if let Some(list) = p.value("--ops") {
+        o.allowed = parse_op_kinds(list)?;
+    }
     Ok(o)
 }
 

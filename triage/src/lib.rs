@@ -7,6 +7,7 @@ pub mod args;
 pub mod convert;
 pub mod files;
 pub mod fuzz;
+pub mod gen;
 pub mod replay;
 
 use std::io::Write;

@@ -2,6 +2,16 @@
 //! zones, swap, page cache.
 
 use super::*;
+use crate::op::ProcId;
+
+/// A folio's canonical name, formatted only when printed.
+struct FolioName(FolioId);
+
+impl std::fmt::Display for FolioName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&folio_name(self.0))
+    }
+}
 
 /// Holders outside the page tables: page cache, swap cache, handles,
 /// IOMMU preregistrations, lock holders.
@@ -18,14 +28,12 @@ pub(super) fn external_holders(c: &mut Checker) {
     }
     for h in &st.handles {
         for (i, pr) in h.pages.iter().enumerate() {
-            let what = format!("{} page {i}", h.id);
-            page_holder(c, &what, pr, h.flags.pin);
+            page_holder(c, &|| format!("{} page {i}", h.id), pr, h.flags.pin);
         }
     }
     for m in &st.iommu {
         for (i, pr) in m.pages.iter().enumerate() {
-            let what = format!("{} entry {i}", m.id);
-            page_holder(c, &what, pr, true);
+            page_holder(c, &|| format!("{} entry {i}", m.id), pr, true);
         }
     }
     for l in &st.locks {
@@ -39,25 +47,35 @@ pub(super) fn external_holders(c: &mut Checker) {
     }
 }
 
-fn page_holder(c: &mut Checker, what: &str, pr: &PageRef, pin: bool) {
+/// Counts one page held by a handle or an IOMMU entry. `what` names the
+/// holder; it is only formatted when something is reported.
+fn page_holder(c: &mut Checker, what: &dyn Fn() -> String, pr: &PageRef, pin: bool) {
     match *pr {
         PageRef::Folio { folio, page } => {
-            let name = page_ref_name(pr);
+            let name = || page_ref_name(pr);
             let Some(f) = c.st.folios.get(&folio) else {
-                c.report(DANGLING_REFERENCE, format!("{what}: missing folio {name}"));
+                c.report(
+                    DANGLING_REFERENCE,
+                    format!("{}: missing folio {}", what(), name()),
+                );
                 return;
             };
             if page as u64 >= f.nr_pages() {
                 c.report(
                     DANGLING_REFERENCE,
-                    format!("{what}: {name} beyond a {}-page folio", f.nr_pages()),
+                    format!(
+                        "{}: {} beyond a {}-page folio",
+                        what(),
+                        name(),
+                        f.nr_pages()
+                    ),
                 );
             }
             let excl = |i: u32| f.anon_exclusive.get(i as usize).copied().unwrap_or(false);
             if pin && f.anon && !excl(page) && !(f.is_large() && excl(0)) {
                 c.report(
                     PINNED_ANON_EXCLUSIVE,
-                    format!("{what}: pinned anon page {name} not anon-exclusive"),
+                    format!("{}: pinned anon page {} not anon-exclusive", what(), name()),
                 );
             }
             let h = c.holders(folio);
@@ -70,7 +88,7 @@ fn page_holder(c: &mut Checker, what: &str, pr: &PageRef, pin: bool) {
         PageRef::HugeZero { page } if page >= PMD_PAGES => {
             c.report(
                 DANGLING_REFERENCE,
-                format!("{what}: huge zero page index {page}"),
+                format!("{}: huge zero page index {page}", what()),
             );
         }
         // The zero pages carry no accounting.
@@ -81,7 +99,7 @@ fn page_holder(c: &mut Checker, what: &str, pr: &PageRef, pin: bool) {
 pub(super) fn folio_balances(c: &mut Checker) {
     let st = c.st;
     for f in st.folios.values() {
-        let name = folio_name(f.id);
+        let name = FolioName(f.id);
         let h = c.holders.get(&f.id).copied().unwrap_or_default();
         let large = f.is_large();
         let expected = h.expected_refs(large);
@@ -180,33 +198,27 @@ pub(super) fn zones(c: &mut Checker) {
 
 pub(super) fn swap(c: &mut Checker) {
     let st = c.st;
-    let mut refs: BTreeMap<SwapId, (u32, String)> = BTreeMap::new();
+    // Per slot: how many entries refer to it, and the first one (process,
+    // page), formatted only if it is reported.
+    let mut refs: BTreeMap<SwapId, (u32, ProcId, u64)> = BTreeMap::new();
     for p in &st.procs {
         for r in &p.entries {
             if let Entry::Swap { slot, .. } = r.entry {
                 for i in 0..r.len {
                     let s = SwapId(slot.0.wrapping_add(i as u64));
-                    let e = refs.entry(s).or_insert_with(|| {
-                        (
-                            0,
-                            format!(
-                                "{} {}",
-                                p.id,
-                                page_label(st.window_pages, r.start + i as u64)
-                            ),
-                        )
-                    });
-                    e.0 += 1;
+                    refs.entry(s).or_insert((0, p.id, r.start + i as u64)).0 += 1;
                 }
             }
         }
     }
-    for (s, (n, first)) in &refs {
+    for (s, &(n, proc, page)) in &refs {
+        let first = || format!("{} {}", proc, page_label(st.window_pages, page));
         if !st.swap.contains_key(s) {
             c.report(
                 SWAP_ACCOUNTING,
                 format!(
-                    "{first}: swap entry of missing slot {} ({n} entries)",
+                    "{}: swap entry of missing slot {} ({n} entries)",
+                    first(),
                     swap_name(*s)
                 ),
             );

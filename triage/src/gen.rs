@@ -1,0 +1,679 @@
+//! State-aware swarm generation of op sequences for the built-in campaign.
+//!
+//! Random bytes through the shared decoder are right for coverage-guided
+//! fuzzers, which learn what matters; a blind random stream mostly names
+//! processes that do not exist and pages nothing maps. The campaign instead
+//! picks each op from the canonical state after the previous one: ranges
+//! inside existing VMAs, handles and locks that exist, free slots for new
+//! ones. Each sequence also draws a *swarm* configuration (Groce et al.,
+//! ISSTA 2012): a random subset of op kinds with random weights, so that
+//! ops which suppress interesting behaviour (an unpin before a migration,
+//! an exit before a fork) are left out of some sequences entirely.
+//!
+//! Everything is decided by the PRNG and the state, so a seed reproduces a
+//! campaign exactly.
+
+use mmdiff_core::op::*;
+use mmdiff_core::state::{Entry, ProcState, State, Target};
+
+use crate::fuzz::SplitMix64;
+
+/// Base weight of each op kind: common operations first, ones that tear
+/// state down rarely.
+fn base_weight(kind: OpKind) -> u32 {
+    match kind {
+        OpKind::Write => 10,
+        OpKind::Mmap | OpKind::Read => 8,
+        OpKind::Gup => 6,
+        OpKind::Madvise => 5,
+        OpKind::Release => 4,
+        OpKind::Mprotect | OpKind::Fork | OpKind::Reclaim => 3,
+        OpKind::Exit | OpKind::CmaEvacuate | OpKind::FailAlloc => 1,
+        OpKind::IommuTranslate | OpKind::IommuUnreg => 1,
+        _ => 2,
+    }
+}
+
+/// The op kinds enabled for one sequence and their weights.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Swarm {
+    weights: Vec<(OpKind, u32)>,
+    total: u32,
+}
+
+impl Swarm {
+    /// Every allowed kind is enabled with probability 3/4 (`mmap` and
+    /// `write` always: without them nothing happens), with weight = base
+    /// weight times 1..=4.
+    pub fn draw(rng: &mut SplitMix64, allowed: &[OpKind]) -> Swarm {
+        let mut weights = Vec::new();
+        for &kind in allowed {
+            let essential = matches!(kind, OpKind::Mmap | OpKind::Write);
+            if essential || rng.below(4) != 0 {
+                weights.push((kind, base_weight(kind) * (1 + rng.below(4) as u32)));
+            }
+        }
+        if weights.is_empty() {
+            weights.push((allowed.first().copied().unwrap_or(OpKind::Mmap), 1));
+        }
+        let total = weights.iter().map(|(_, w)| w).sum();
+        Swarm { weights, total }
+    }
+
+    fn pick(&self, rng: &mut SplitMix64) -> OpKind {
+        let mut x = rng.below(u64::from(self.total)) as u32;
+        for &(kind, w) in &self.weights {
+            if x < w {
+                return kind;
+            }
+            x -= w;
+        }
+        self.weights[0].0
+    }
+}
+
+/// A sequence generator: a swarm configuration and the follow-up ops some
+/// ops schedule (an anonymous mapping is often advised `MADV_HUGEPAGE`
+/// right away, before anything populates it, which is how applications get
+/// THPs).
+#[derive(Clone, Debug)]
+pub struct Generator {
+    swarm: Swarm,
+    pending: Vec<Op>,
+}
+
+impl Generator {
+    pub fn new(rng: &mut SplitMix64, allowed: &[OpKind]) -> Generator {
+        Generator {
+            swarm: Swarm::draw(rng, allowed),
+            pending: Vec::new(),
+        }
+    }
+
+    /// The next op, drawn from the canonical state after the previous one.
+    pub fn next_op(&mut self, rng: &mut SplitMix64, state: &State) -> Op {
+        if let Some(op) = self.pending.pop() {
+            return op;
+        }
+        let kind = self.swarm.pick(rng);
+        let op = OpGen { rng, state }.op(kind);
+        debug_assert!(op.validate().is_ok(), "{op:?}");
+        if let Op::Mmap {
+            p,
+            slot,
+            at,
+            pages,
+            kind: MapKind::Anon,
+            ..
+        } = op
+        {
+            let allowed = self
+                .swarm
+                .weights
+                .iter()
+                .any(|(k, _)| *k == OpKind::Madvise);
+            if allowed && pages >= 512 && rng.below(3) == 0 {
+                let range = PageRange::new(slot, at, at + pages);
+                self.pending.push(Op::Madvise {
+                    p,
+                    range,
+                    advice: Advice::HugePage,
+                });
+            }
+        }
+        op
+    }
+}
+
+struct OpGen<'a> {
+    rng: &'a mut SplitMix64,
+    state: &'a State,
+}
+
+impl OpGen<'_> {
+    fn below(&mut self, n: u64) -> u64 {
+        self.rng.below(n.max(1))
+    }
+
+    /// True with probability `num/den`.
+    fn chance(&mut self, num: u64, den: u64) -> bool {
+        self.below(den) < num
+    }
+
+    fn pick<T: Copy>(&mut self, items: &[T]) -> Option<T> {
+        (!items.is_empty()).then(|| items[self.below(items.len() as u64) as usize])
+    }
+
+    fn window(&self) -> u32 {
+        self.state.window_pages
+    }
+
+    /// An existing process most of the time (`p0` if there is none).
+    fn proc(&mut self) -> ProcId {
+        let live: Vec<ProcId> = self.state.procs.iter().map(|p| p.id).collect();
+        if self.chance(19, 20) {
+            if let Some(p) = self.pick(&live) {
+                return p;
+            }
+        }
+        ProcId(self.below(u64::from(ProcId::COUNT)) as u8)
+    }
+
+    fn proc_state(&self, p: ProcId) -> Option<&ProcState> {
+        self.state.procs.iter().find(|x| x.id == p)
+    }
+
+    /// A free slot of `count` given the used ones, or any slot.
+    fn free_slot(&mut self, used: &[u8], count: u8) -> u8 {
+        let free: Vec<u8> = (0..count).filter(|i| !used.contains(i)).collect();
+        if self.chance(9, 10) {
+            if let Some(s) = self.pick(&free) {
+                return s;
+            }
+        }
+        self.below(u64::from(count)) as u8
+    }
+
+    fn used<T>(items: &[T], id: impl Fn(&T) -> u8) -> Vec<u8> {
+        items.iter().map(id).collect()
+    }
+
+    /// A page count: small, one or two PMDs, just over a PMD, or anything.
+    fn size(&mut self, room: u32) -> u32 {
+        let n = match self.below(8) {
+            0..=2 => 1 + self.below(8) as u32,
+            3 => 512,
+            4 => 1024,
+            5 => 513 + self.below(88) as u32,
+            6 => 1 + self.below(64) as u32,
+            _ => 1 + self.below(u64::from(room)) as u32,
+        };
+        n.clamp(1, room.max(1))
+    }
+
+    /// A page offset: 0, small, PMD-aligned, or anywhere in the window.
+    fn offset(&mut self) -> u32 {
+        match self.below(10) {
+            0..=5 => 0,
+            6 | 7 => self.below(16) as u32,
+            8 => 512 * self.below(u64::from(self.window() / 512)) as u32,
+            _ => self.below(u64::from(self.window())) as u32,
+        }
+    }
+
+    /// A range of process `p`: mostly inside one of its VMAs (all of it,
+    /// one page, a PMD block, a piece, or running past its end), otherwise
+    /// anywhere.
+    fn range(&mut self, p: ProcId) -> PageRange {
+        let w = u64::from(self.window());
+        let vmas: Vec<(u64, u64)> = self
+            .proc_state(p)
+            .map(|ps| ps.vmas.iter().map(|v| (v.start, v.end)).collect())
+            .unwrap_or_default();
+        if let (true, Some((start, end))) = (self.chance(7, 8), self.pick(&vmas)) {
+            let slot = SlotId((start / w - 1) as u8);
+            let (vs, ve) = ((start % w) as u32, ((end - 1) % w) as u32 + 1);
+            let len = ve - vs;
+            let (a, b) = match self.below(10) {
+                0 | 1 => (vs, ve),
+                2..=4 => {
+                    let a = vs + self.below(u64::from(len)) as u32;
+                    (a, a + 1)
+                }
+                5 => {
+                    let a = vs + self.below(u64::from(len)) as u32;
+                    let blk = a - a % 512;
+                    (blk, (blk + 512).min(self.window()))
+                }
+                6..=8 => {
+                    let a = vs + self.below(u64::from(len)) as u32;
+                    let n = 1 + self.below(u64::from(ve - a).min(64)) as u32;
+                    (a, a + n)
+                }
+                _ => (vs, (ve + 1 + self.below(8) as u32).min(self.window())),
+            };
+            return PageRange::new(slot, a, b.max(a + 1));
+        }
+        let slot = SlotId(self.below(u64::from(SlotId::COUNT)) as u8);
+        let a = self.offset();
+        let n = self.size(self.window() - a);
+        PageRange::new(slot, a, a + n)
+    }
+
+    /// One whole VMA of process `p`, if it has any.
+    fn whole_vma(&mut self, p: ProcId) -> Option<PageRange> {
+        let w = u64::from(self.window());
+        let vmas: Vec<(u64, u64)> = self
+            .proc_state(p)
+            .map(|ps| ps.vmas.iter().map(|v| (v.start, v.end)).collect())
+            .unwrap_or_default();
+        let (start, end) = self.pick(&vmas)?;
+        let slot = SlotId((start / w - 1) as u8);
+        Some(PageRange::new(
+            slot,
+            (start % w) as u32,
+            ((end - 1) % w) as u32 + 1,
+        ))
+    }
+
+    /// A page of process `p`, preferring pages that map something.
+    fn page(&mut self, p: ProcId, large_only: bool) -> PageAt {
+        let w = u64::from(self.window());
+        let pages: Vec<u64> = self
+            .proc_state(p)
+            .map(|ps| {
+                ps.entries
+                    .iter()
+                    .filter(|r| match r.entry {
+                        Entry::Present {
+                            target: Target::Folio { folio, .. },
+                            ..
+                        } => {
+                            !large_only
+                                || self.state.folios.get(&folio).is_some_and(|f| f.order > 0)
+                        }
+                        _ => !large_only,
+                    })
+                    .map(|r| r.start)
+                    .collect()
+            })
+            .unwrap_or_default();
+        if let (true, Some(start)) = (self.chance(7, 8), self.pick(&pages)) {
+            return PageAt {
+                slot: SlotId((start / w - 1) as u8),
+                page: (start % w) as u32,
+            };
+        }
+        let r = self.range(p);
+        PageAt {
+            slot: r.slot,
+            page: r.start,
+        }
+    }
+
+    fn fill(&mut self) -> Fill {
+        let k = self.below(64);
+        if self.chance(1, 2) {
+            Fill::Const(k)
+        } else {
+            Fill::Index(k)
+        }
+    }
+
+    fn zone(&mut self) -> Zone {
+        match self.below(10) {
+            0..=6 => Zone::Normal,
+            7 | 8 => Zone::Movable,
+            _ => Zone::Cma,
+        }
+    }
+
+    fn prot(&mut self) -> Prot {
+        match self.below(20) {
+            0..=14 => Prot::RW,
+            15..=17 => Prot::R,
+            _ => Prot::None,
+        }
+    }
+
+    fn existing_file(&mut self) -> Option<FileId> {
+        let files: Vec<FileId> = self
+            .state
+            .objects
+            .iter()
+            .filter_map(|o| match o.id {
+                mmdiff_core::state::ObjId::File(f) => Some(f),
+                _ => None,
+            })
+            .collect();
+        self.pick(&files)
+    }
+
+    fn op(mut self, kind: OpKind) -> Op {
+        match kind {
+            OpKind::Mmap => self.mmap(),
+            OpKind::Munmap => {
+                let p = self.proc();
+                Op::Munmap {
+                    p,
+                    range: self.range(p),
+                }
+            }
+            OpKind::Mprotect => {
+                let p = self.proc();
+                Op::Mprotect {
+                    p,
+                    range: self.range(p),
+                    prot: self.prot(),
+                }
+            }
+            OpKind::Madvise => {
+                let p = self.proc();
+                let weights = [3, 2, 6, 1, 3, 2, 1, 1];
+                let mut x = self.below(weights.iter().sum());
+                let mut advice = Advice::DontNeed;
+                for (a, w) in Advice::ALL.iter().zip(weights) {
+                    if x < w {
+                        advice = *a;
+                        break;
+                    }
+                    x -= w;
+                }
+                // THP advice matters on whole PMD blocks: mostly give it a
+                // whole VMA.
+                let range = match (advice, self.whole_vma(p)) {
+                    (Advice::HugePage | Advice::Collapse, Some(r)) if self.chance(3, 4) => r,
+                    _ => self.range(p),
+                };
+                Op::Madvise { p, range, advice }
+            }
+            OpKind::Mremap => {
+                let p = self.proc();
+                let range = self.range(p);
+                let room = self.window() - range.len().min(self.window());
+                let page = if self.chance(1, 2) {
+                    512 * self.below(u64::from(room / 512 + 1)) as u32
+                } else {
+                    self.below(u64::from(room) + 1) as u32
+                };
+                let to = PageAt {
+                    slot: SlotId(self.below(u64::from(SlotId::COUNT)) as u8),
+                    page,
+                };
+                Op::Mremap { p, range, to }
+            }
+            OpKind::Fork => {
+                let p = self.proc();
+                let used = Self::used(&self.state.procs, |x| x.id.0);
+                Op::Fork {
+                    p,
+                    child: ProcId(self.free_slot(&used, ProcId::COUNT)),
+                }
+            }
+            OpKind::Exit => {
+                let others: Vec<ProcId> = self
+                    .state
+                    .procs
+                    .iter()
+                    .map(|x| x.id)
+                    .filter(|x| x.0 != 0)
+                    .collect();
+                let p = match self.pick(&others) {
+                    Some(p) if self.chance(4, 5) => p,
+                    _ => self.proc(),
+                };
+                Op::Exit { p }
+            }
+            OpKind::File => {
+                let used: Vec<u8> = (0..FileId::COUNT)
+                    .filter(|&f| {
+                        self.state
+                            .objects
+                            .iter()
+                            .any(|o| o.id == mmdiff_core::state::ObjId::File(FileId(f)))
+                    })
+                    .collect();
+                let f = FileId(self.free_slot(&used, FileId::COUNT));
+                let fs = if self.chance(1, 2) {
+                    FsKind::Tmpfs
+                } else {
+                    FsKind::Ext4
+                };
+                Op::File {
+                    f,
+                    fs,
+                    pages: self.size(self.window()),
+                }
+            }
+            OpKind::Read => {
+                let p = self.proc();
+                Op::Read {
+                    p,
+                    range: self.range(p),
+                }
+            }
+            OpKind::Write => {
+                let p = self.proc();
+                Op::Write {
+                    p,
+                    range: self.range(p),
+                    fill: self.fill(),
+                }
+            }
+            OpKind::ClearSoftDirty => Op::ClearSoftDirty { p: self.proc() },
+            OpKind::UffdWp => {
+                let p = self.proc();
+                Op::UffdWp {
+                    p,
+                    range: self.range(p),
+                    on: self.chance(3, 5),
+                }
+            }
+            OpKind::Gup => self.gup(),
+            OpKind::Release => Op::Release {
+                h: self.handle(),
+                dirty: self.chance(1, 2),
+            },
+            OpKind::DmaRead | OpKind::DmaWrite => {
+                let h = self.handle();
+                let len = self
+                    .state
+                    .handles
+                    .iter()
+                    .find(|x| x.id == h)
+                    .map_or(1, |x| x.pages.len().max(1) as u32);
+                let start = self.below(u64::from(len)) as u32;
+                let end = start + 1 + self.below(u64::from(len - start)) as u32;
+                if kind == OpKind::DmaRead {
+                    Op::DmaRead { h, start, end }
+                } else {
+                    Op::DmaWrite {
+                        h,
+                        start,
+                        end,
+                        fill: self.fill(),
+                    }
+                }
+            }
+            OpKind::Reclaim => Op::Reclaim,
+            OpKind::SplitThp => {
+                let p = self.proc();
+                Op::SplitThp {
+                    p,
+                    at: self.page(p, true),
+                }
+            }
+            OpKind::Lock => {
+                let used = Self::used(&self.state.locks, |l| l.id.0);
+                let x = LockId(self.free_slot(&used, LockId::COUNT));
+                let p = self.proc();
+                Op::Lock {
+                    x,
+                    p,
+                    at: self.page(p, false),
+                }
+            }
+            OpKind::Unlock => {
+                let used = Self::used(&self.state.locks, |l| l.id.0);
+                let x = self.pick(&used).filter(|_| self.chance(9, 10));
+                Op::Unlock {
+                    x: LockId(x.unwrap_or_else(|| self.below(u64::from(LockId::COUNT)) as u8)),
+                }
+            }
+            OpKind::CmaEvacuate => Op::CmaEvacuate,
+            OpKind::FailAlloc => Op::FailAlloc { zone: self.zone() },
+            OpKind::IommuPrereg => {
+                let used = Self::used(&self.state.iommu, |i| i.id.0);
+                let i = IommuId(self.free_slot(&used, IommuId::COUNT));
+                let p = self.proc();
+                Op::IommuPrereg {
+                    i,
+                    p,
+                    range: self.range(p),
+                }
+            }
+            OpKind::IommuTranslate => {
+                let i = self.iommu();
+                let len = self
+                    .state
+                    .iommu
+                    .iter()
+                    .find(|x| x.id == i)
+                    .map_or(1, |x| x.pages.len() as u64 + 1);
+                Op::IommuTranslate {
+                    i,
+                    index: self.below(len) as u32,
+                }
+            }
+            OpKind::IommuUnreg => Op::IommuUnreg { i: self.iommu() },
+        }
+    }
+
+    fn mmap(&mut self) -> Op {
+        let p = self.proc();
+        let mapped: Vec<u8> = self
+            .proc_state(p)
+            .map(|ps| {
+                ps.vmas
+                    .iter()
+                    .map(|v| (v.start / u64::from(self.window()) - 1) as u8)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let slot = SlotId(self.free_slot(&mapped, SlotId::COUNT));
+        let at = self.offset();
+        let pages = self.size(self.window() - at);
+        let kind = match (self.below(20), self.existing_file()) {
+            (0..=10, _) => MapKind::Anon,
+            (11 | 12, _) => MapKind::AnonShared,
+            (13..=15, Some(f)) => MapKind::FilePrivate(f),
+            (16..=18, Some(f)) => MapKind::FileShared(f),
+            (19, _) => MapKind::Special,
+            _ => MapKind::Anon,
+        };
+        let foff = if self.chance(1, 4) {
+            self.below(4) as u32
+        } else {
+            0
+        };
+        Op::Mmap {
+            p,
+            slot,
+            at,
+            pages,
+            kind,
+            prot: self.prot(),
+            zone: self.zone(),
+            foff,
+        }
+    }
+
+    fn gup(&mut self) -> Op {
+        let p = self.proc();
+        let mut range = self.range(p);
+        if range.len() > 64 && self.chance(3, 4) {
+            range.end = range.start + 1 + self.below(64) as u32;
+        }
+        let used = Self::used(&self.state.handles, |h| h.id.0);
+        let h = HandleId(self.free_slot(&used, HandleId::COUNT));
+        let pin = self.chance(3, 5);
+        let flags = GupFlags {
+            pin,
+            write: self.chance(1, 2),
+            longterm: if pin {
+                self.chance(2, 5)
+            } else {
+                self.chance(1, 20)
+            },
+            fast: self.chance(3, 10),
+            force: self.chance(1, 10),
+            nofault: self.chance(1, 10),
+        };
+        Op::Gup { p, range, h, flags }
+    }
+
+    fn handle(&mut self) -> HandleId {
+        let used = Self::used(&self.state.handles, |h| h.id.0);
+        match self.pick(&used) {
+            Some(h) if self.chance(9, 10) => HandleId(h),
+            _ => HandleId(self.below(u64::from(HandleId::COUNT)) as u8),
+        }
+    }
+
+    fn iommu(&mut self) -> IommuId {
+        let used = Self::used(&self.state.iommu, |i| i.id.0);
+        match self.pick(&used) {
+            Some(i) if self.chance(9, 10) => IommuId(i),
+            _ => IommuId(self.below(u64::from(IommuId::COUNT)) as u8),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mmdiff_core::run::Runner;
+    use mmdiff_core::{Config, Outcome};
+    use mmdiff_oracle::Oracle;
+
+    /// Runs `n` generated sequences of `len` ops on the oracle; returns the
+    /// fraction of ops that succeeded and how many sequences built a THP.
+    fn exercise(seed: u64, n: usize, len: usize) -> (f64, usize, usize) {
+        let mut rng = SplitMix64::new(seed);
+        let (mut ok, mut total, mut thp, mut swap) = (0, 0, 0, 0);
+        for _ in 0..n {
+            let mut gen = Generator::new(&mut rng, &OpKind::ALL);
+            let mut runner = Runner::<Oracle>::new(&Config::default()).expect("oracle starts");
+            let (mut saw_thp, mut saw_swap) = (false, false);
+            for _ in 0..len {
+                let op = gen.next_op(&mut rng, runner.state());
+                let step = runner.step(&op, None).expect("no panic");
+                assert!(!step.failed(), "{:?}", step);
+                total += 1;
+                ok += usize::from(matches!(step.outcome, Outcome::Ok(_)));
+                saw_thp |= runner.state().folios.values().any(|f| f.order == 9);
+                saw_swap |= !runner.state().swap.is_empty();
+            }
+            thp += usize::from(saw_thp);
+            swap += usize::from(saw_swap);
+        }
+        (ok as f64 / total as f64, thp, swap)
+    }
+
+    #[test]
+    fn generated_sequences_reach_deep_state() {
+        let (ok_rate, thp, swap) = exercise(7, 60, 100);
+        eprintln!("ok rate {ok_rate:.2}, THP in {thp}/60, swap in {swap}/60");
+        assert!(ok_rate > 0.35, "only {ok_rate:.2} of generated ops succeed");
+        assert!(thp >= 5, "only {thp}/60 sequences built a THP");
+        assert!(swap >= 5, "only {swap}/60 sequences swapped");
+    }
+
+    #[test]
+    fn generation_depends_on_the_seed_only() {
+        let run = |seed| {
+            let mut rng = SplitMix64::new(seed);
+            let mut gen = Generator::new(&mut rng, &OpKind::ALL);
+            let mut runner = Runner::<Oracle>::new(&Config::default()).expect("oracle starts");
+            (0..30)
+                .map(|_| {
+                    let op = gen.next_op(&mut rng, runner.state());
+                    runner.step(&op, None).expect("no panic");
+                    op
+                })
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(run(3), run(3));
+        assert_ne!(run(3), run(4));
+    }
+
+    #[test]
+    fn swarm_respects_the_allowed_kinds() {
+        let mut rng = SplitMix64::new(1);
+        let allowed = [OpKind::Mmap, OpKind::Read];
+        let swarm = Swarm::draw(&mut rng, &allowed);
+        for _ in 0..200 {
+            assert!(allowed.contains(&swarm.pick(&mut rng)));
+        }
+    }
+}
