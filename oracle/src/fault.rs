@@ -198,21 +198,25 @@ impl World {
                         || self.wp_can_reuse_anon_folio(p, folio))
                 {
                     self.folio_mut(folio).anon_exclusive[sub as usize] = true;
-                    if kind.unshare {
-                        return Ok(());
+                    if !kind.unshare {
+                        self.wp_page_reuse(p, page, vma);
                     }
-                    // wp_page_reuse
-                    let writable = vma.prot.writable();
-                    self.update_bits(p, page, |b| {
-                        b.young = true;
-                        mkdirty(b);
-                        b.write |= writable;
-                    });
                     return Ok(());
                 }
                 self.wp_page_copy(p, page, vma, Some((folio, sub)), bits, kind)
             }
         }
+    }
+
+    /// `wp_page_reuse()` (and its PMD twin in `do_huge_pmd_wp_page`): the
+    /// entry becomes young, dirty, and writable if the VMA is.
+    pub fn wp_page_reuse(&mut self, p: usize, page: u64, vma: &VmaState) {
+        let writable = vma.prot.writable();
+        self.update_bits(p, page, |b| {
+            b.young = true;
+            mkdirty(b);
+            b.write |= writable;
+        });
     }
 
     /// `wp_can_reuse_anon_folio()`: a non-exclusive anon folio can be reused

@@ -140,15 +140,9 @@ impl World {
             }
         }
         if reuse {
-            if kind.unshare {
-                return Ok(());
+            if !kind.unshare {
+                self.wp_page_reuse(p, start, vma);
             }
-            let writable = vma.prot.writable();
-            self.update_bits(p, start, |b| {
-                b.young = true;
-                mkdirty(b);
-                b.write |= writable;
-            });
             return Ok(());
         }
         self.split_pmd(p, page);

@@ -40,19 +40,11 @@ fn folio(id: u64, order: u8, refcount: i64, mapcount: i64) -> FolioState {
     }
 }
 
+/// The shared fixture, with an anon_vma whatever the kind.
 fn vma(start: u64, end: u64, kind: VmaKind, prot: Prot) -> VmaState {
     VmaState {
-        start,
-        end,
-        kind,
-        backing: None,
-        prot,
-        hint: HugeHint::None,
-        dontfork: false,
-        zone: Zone::Normal,
-        uffd_wp: false,
-        soft_dirty: true,
         anon_vma: true,
+        ..crate::canon::fixtures::vma(start, end, kind, prot)
     }
 }
 
