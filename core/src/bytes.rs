@@ -23,7 +23,7 @@
 //!
 //! | field  | encoding |
 //! |--------|----------|
-//! | `proc` `file` `lock` `iommu` | `sel(8)` into `[0,0,0,0,0,1,2,3]` |
+//! | `proc` `file` `lock` `iommu` `dev` `notifier` `session` | `sel(8)` into `[0,0,0,0,0,1,2,3]` (dev0 is device-private) |
 //! | `slot` | `sel(16)` into `[0,0,0,0,0,0,0,1,1,1,2,3,4,5,6,7]` |
 //! | `handle` | `sel(32)` into `[12×0, 5×1, 2×2, 3, 4, .., 15]` |
 //! | `bool` | `sel(2)` (odd byte = true) |
@@ -33,6 +33,10 @@
 //! | `fs` | `sel(2)`: tmpfs, ext4 |
 //! | `kind` | `sel(20)`: 0..=8 anon, 9..=10 anon-shared, 11+f file-private f, 15+f file-shared f, 19 special |
 //! | `flags` | `sel(64)`: bit 0 pin, 1 write, 2 longterm, 3 fast, 4 force, 5 nofault |
+//! | `req` | `sel(3)`: none, fault, write |
+//! | `select` | `sel(32)`: bit 0 system, 1 private, 2 coherent, 3 compound, 4 fault |
+//! | `dest` | `sel(8)` into `[0,0,0,1,2,3,4,4]`: 0..=3 `dev<k>`, 4 `sys` |
+//! | `opt(X)` | `bool`; when true, then `X` (`None` when false) |
 //! | `P` page (`0..MAX_PAGE`) | class `sel(8)` into `[0,0,0,1,2,2,3,4]`, then 0: `sel(32)`; 1: `512*sel(4)`; 2: edge `e(sel(64))`; 3: `sel(2048)` (2 bytes); 4: `sel(MAX_PAGE)` (3 bytes) |
 //! | `N` size (`1..=MAX_PAGE`) | class as for `P`, then 0: `1+sel(32)`; 1: `512*(1+sel(4))`; 2: edge `e(sel(64))`; 3: `1+sel(2048)`; 4: `1+sel(MAX_PAGE)` |
 //! | `R` range | `slot`, start `P`, length `N`; end = min(start+length, MAX_PAGE) |
@@ -49,7 +53,7 @@
 //!
 //! # Ops
 //!
-//! Each op is a kind `sel(25)` in [`OpKind::ALL`] order, then its fields:
+//! Each op is a kind `sel(43)` in [`OpKind::ALL`] order, then its fields:
 //!
 //! | kind | fields |
 //! |------|--------|
@@ -78,6 +82,24 @@
 //! | 22 iommu-prereg | iommu, proc, `R` |
 //! | 23 iommu-translate | iommu, index `P` |
 //! | 24 iommu-unreg | iommu |
+//! | 25 hmm-fault | proc, `R`, req, page-req `opt(`start `P`, length `N` (end clamped like `R`), req`)`, owner `opt(dev)`, seq `opt(notifier)` |
+//! | 26 notifier | notifier, proc, `R` |
+//! | 27 read-begin | notifier |
+//! | 28 read-retry | notifier |
+//! | 29 migrate-setup | session, proc, `R`, select, owner `opt(dev)`, fault-page `opt(P)` |
+//! | 30 migrate-alloc | session, dest, fail `opt(`start `P`, length `N``)`, split bool |
+//! | 31 migrate-pages | session |
+//! | 32 migrate-finalize | session |
+//! | 33 dev-read | dev, proc, `R` |
+//! | 34 dev-write | dev, proc, `R`, `FILL` |
+//! | 35 migrate-to-dev | dev, proc, `R` |
+//! | 36 migrate-to-sys | dev, proc, `R` |
+//! | 37 dev-snapshot | dev, proc, `R` |
+//! | 38 dev-exclusive | dev, proc, `R` |
+//! | 39 dev-check-exclusive | dev, proc, `R` |
+//! | 40 dev-release | dev |
+//! | 41 dev-fail-alloc | dev |
+//! | 42 dev-close | dev, proc |
 //!
 //! Decoding stops when the input is exhausted or [`MAX_OPS`] ops were
 //! decoded; bytes after the [`MAX_OPS`]-th op are ignored.
@@ -85,8 +107,9 @@
 use arbitrary::Unstructured;
 
 use crate::op::{
-    Advice, FileId, Fill, FsKind, GupFlags, HandleId, IommuId, LockId, MapKind, Op, OpKind, PageAt,
-    PageRange, ProcId, Prot, SlotId, Zone, MAX_PAGE, PMD_PAGES,
+    Advice, DevId, FileId, Fill, FsKind, GupFlags, HandleId, HmmReq, IommuId, LockId, MapKind,
+    MigrateDest, MigrateSelect, NotifierId, Op, OpKind, PageAt, PageRange, ProcId, Prot, SessionId,
+    SlotId, Zone, MAX_PAGE, PMD_PAGES,
 };
 
 /// The most ops one byte string decodes to: keeps every fuzz input cheap.
@@ -110,6 +133,10 @@ const MAP_KINDS: u64 = 20;
 /// sequences are coherent more often. Every slot stays reachable.
 const SLOTS4: [u8; 8] = [0, 0, 0, 0, 0, 1, 2, 3];
 const SLOTS8: [u8; 16] = [0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 2, 3, 4, 5, 6, 7];
+/// `migrate-alloc` destinations: 0..=3 device `dev<k>`, 4 system memory;
+/// dev0 (a private device, the selftests' usual target) most often.
+const DESTS: [u8; 8] = [0, 0, 0, 1, 2, 3, 4, 4];
+const HMM_REQS: [HmmReq; 3] = [HmmReq::None, HmmReq::Fault, HmmReq::Write];
 const SLOTS16: [u8; 32] = [
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 2, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13,
     14, 15,
@@ -382,6 +409,137 @@ fn decode_op(u: &mut Unstructured) -> Op {
         OpKind::IommuUnreg => Op::IommuUnreg {
             i: IommuId(pick(u, &SLOTS4)),
         },
+        OpKind::HmmFault => {
+            let p = proc(u);
+            let range = range(u);
+            let req = hmm_req(u);
+            let page_req = flag(u).then(|| {
+                let (a, b) = span(u);
+                (a, b, hmm_req(u))
+            });
+            let owner = flag(u).then(|| dev(u));
+            let seq = flag(u).then(|| NotifierId(pick(u, &SLOTS4)));
+            Op::HmmFault {
+                p,
+                range,
+                req,
+                page_req,
+                owner,
+                seq,
+            }
+        }
+        OpKind::Notifier => Op::Notifier {
+            n: NotifierId(pick(u, &SLOTS4)),
+            p: proc(u),
+            range: range(u),
+        },
+        OpKind::ReadBegin => Op::ReadBegin {
+            n: NotifierId(pick(u, &SLOTS4)),
+        },
+        OpKind::ReadRetry => Op::ReadRetry {
+            n: NotifierId(pick(u, &SLOTS4)),
+        },
+        OpKind::MigrateSetup => {
+            let s = session(u);
+            let p = proc(u);
+            let range = range(u);
+            let select = select(u);
+            let owner = flag(u).then(|| dev(u));
+            let fault_page = flag(u).then(|| page(u));
+            Op::MigrateSetup {
+                s,
+                p,
+                range,
+                select,
+                owner,
+                fault_page,
+            }
+        }
+        OpKind::MigrateAlloc => {
+            let s = session(u);
+            let dest = match pick(u, &DESTS) {
+                d if d < DevId::COUNT => MigrateDest::Device(DevId(d)),
+                _ => MigrateDest::System,
+            };
+            let fail = flag(u).then(|| span(u));
+            let split = flag(u);
+            Op::MigrateAlloc {
+                s,
+                dest,
+                fail,
+                split,
+            }
+        }
+        OpKind::MigratePages => Op::MigratePages { s: session(u) },
+        OpKind::MigrateFinalize => Op::MigrateFinalize { s: session(u) },
+        OpKind::DevRead => {
+            let (d, p, range) = dev_proc_range(u);
+            Op::DevRead { d, p, range }
+        }
+        OpKind::DevWrite => {
+            let (d, p, range) = dev_proc_range(u);
+            Op::DevWrite {
+                d,
+                p,
+                range,
+                fill: fill(u),
+            }
+        }
+        OpKind::MigrateToDev => {
+            let (d, p, range) = dev_proc_range(u);
+            Op::MigrateToDev { d, p, range }
+        }
+        OpKind::MigrateToSys => {
+            let (d, p, range) = dev_proc_range(u);
+            Op::MigrateToSys { d, p, range }
+        }
+        OpKind::DevSnapshot => {
+            let (d, p, range) = dev_proc_range(u);
+            Op::DevSnapshot { d, p, range }
+        }
+        OpKind::DevExclusive => {
+            let (d, p, range) = dev_proc_range(u);
+            Op::DevExclusive { d, p, range }
+        }
+        OpKind::DevCheckExclusive => {
+            let (d, p, range) = dev_proc_range(u);
+            Op::DevCheckExclusive { d, p, range }
+        }
+        OpKind::DevRelease => Op::DevRelease { d: dev(u) },
+        OpKind::DevFailAlloc => Op::DevFailAlloc { d: dev(u) },
+        OpKind::DevClose => Op::DevClose {
+            d: dev(u),
+            p: proc(u),
+        },
+    }
+}
+
+fn dev(u: &mut Unstructured) -> DevId {
+    DevId(pick(u, &SLOTS4))
+}
+
+fn session(u: &mut Unstructured) -> SessionId {
+    SessionId(pick(u, &SLOTS4))
+}
+
+fn dev_proc_range(u: &mut Unstructured) -> (DevId, ProcId, PageRange) {
+    let d = dev(u);
+    let p = proc(u);
+    (d, p, range(u))
+}
+
+fn hmm_req(u: &mut Unstructured) -> HmmReq {
+    HMM_REQS[sel8(u, 3) as usize]
+}
+
+fn select(u: &mut Unstructured) -> MigrateSelect {
+    let b = sel(u, 32);
+    MigrateSelect {
+        system: b & 1 != 0,
+        private: b & 2 != 0,
+        coherent: b & 4 != 0,
+        compound: b & 8 != 0,
+        fault: b & 16 != 0,
     }
 }
 

@@ -15,7 +15,12 @@
 //!    entry its slot and then that slot's cached folio, an I/O target its
 //!    object) → objects (files by id, then shm, then io, in new-name order)
 //!    with their page-cache folios by index → handles by id → locks by id →
-//!    IOMMU preregistrations by id. Naming a folio names its swap-cache slots
+//!    IOMMU preregistrations by id → device tables (devices by id, their
+//!    mirrors by process, each mirror's entries by address: a folio target
+//!    names its folio) → migration sessions by id (fault page, then `src`
+//!    pages, then `dst` pages). Migration, device-private and
+//!    device-exclusive entries name their folio like present entries.
+//!    Notifiers hold no folios; they are sorted by id. Naming a folio names its swap-cache slots
 //!    right after it. What the traversal never reaches is "leaked": leaked
 //!    folios are named next, ordered by their content, then unreached swap
 //!    slots, ordered by content. Sharing and leaks therefore stay visible.
@@ -32,7 +37,8 @@
 //! idempotent.
 
 use crate::state::{
-    Entry, EntryRun, FolioState, ObjectState, ProcState, Renames, State, SwapId, SwapState, Target,
+    DeviceState, Entry, EntryRun, FolioState, ObjectState, ProcState, Renames, State, SwapId,
+    SwapState, Target,
 };
 
 mod render;
@@ -101,6 +107,31 @@ pub fn canonicalize(raw: &State) -> (State, Renames) {
     iommu.sort_by_key(|i| i.id);
     for i in &iommu {
         for pr in &i.pages {
+            n.page_ref(pr);
+        }
+    }
+    // Device tables: devices by id, mirrors by process, entries by address.
+    let devices = sorted_devices(raw);
+    for d in &devices {
+        for m in &d.mirrors {
+            for e in &m.entries {
+                n.page_ref(&e.target);
+            }
+        }
+    }
+    // Sessions by id: the fault page, then src pages, then dst pages.
+    let mut sessions: Vec<_> = raw.sessions.iter().collect();
+    sessions.sort_by_key(|s| s.id);
+    for s in &sessions {
+        if let Some(fp) = &s.fault_page {
+            n.page_ref(fp);
+        }
+        for e in &s.src {
+            if let Some(pr) = &e.page {
+                n.page_ref(pr);
+            }
+        }
+        for pr in s.dst.iter().flatten() {
             n.page_ref(pr);
         }
     }
@@ -210,6 +241,33 @@ pub fn canonicalize(raw: &State) -> (State, Renames) {
         })
         .collect();
     iommu.sort_by_key(|i| i.id);
+    let devices = devices
+        .into_iter()
+        .map(|mut d| {
+            for m in &mut d.mirrors {
+                for e in &mut m.entries {
+                    e.target = n.rename_ref(&e.target);
+                }
+            }
+            d
+        })
+        .collect();
+    let sessions = sessions
+        .into_iter()
+        .map(|s| {
+            let mut s = s.clone();
+            s.fault_page = s.fault_page.map(|p| n.rename_ref(&p));
+            for e in &mut s.src {
+                e.page = e.page.map(|p| n.rename_ref(&p));
+            }
+            for d in &mut s.dst {
+                *d = d.map(|p| n.rename_ref(&p));
+            }
+            s
+        })
+        .collect();
+    let mut notifiers = raw.notifiers.clone();
+    notifiers.sort_by_key(|x| x.id);
 
     let state = State {
         window_pages: raw.window_pages,
@@ -222,6 +280,9 @@ pub fn canonicalize(raw: &State) -> (State, Renames) {
         handles,
         locks,
         iommu,
+        devices,
+        sessions,
+        notifiers,
     };
     (state, n.renames)
 }
@@ -236,20 +297,7 @@ pub(crate) fn advance(e: &Entry, n: u32) -> Entry {
             bits,
         } => Entry::Present {
             level,
-            target: match target {
-                Target::Folio { folio, page } => Target::Folio {
-                    folio,
-                    page: page.wrapping_add(n),
-                },
-                Target::Zero => Target::Zero,
-                Target::HugeZero { page } => Target::HugeZero {
-                    page: page.wrapping_add(n),
-                },
-                Target::Io { obj, page } => Target::Io {
-                    obj,
-                    page: page.wrapping_add(n),
-                },
-            },
+            target: advance_target(target, n),
             bits,
         },
         Entry::Swap {
@@ -263,7 +311,81 @@ pub(crate) fn advance(e: &Entry, n: u32) -> Entry {
             soft_dirty,
             uffd_wp,
         },
+        Entry::Migration {
+            level,
+            target,
+            kind,
+            young,
+            dirty,
+            soft_dirty,
+            uffd_wp,
+        } => Entry::Migration {
+            level,
+            target: advance_target(target, n),
+            kind,
+            young,
+            dirty,
+            soft_dirty,
+            uffd_wp,
+        },
+        Entry::DevicePrivate {
+            level,
+            target,
+            write,
+            soft_dirty,
+            uffd_wp,
+        } => Entry::DevicePrivate {
+            level,
+            target: advance_target(target, n),
+            write,
+            soft_dirty,
+            uffd_wp,
+        },
+        Entry::DeviceExclusive {
+            target,
+            soft_dirty,
+            uffd_wp,
+        } => Entry::DeviceExclusive {
+            target: advance_target(target, n),
+            soft_dirty,
+            uffd_wp,
+        },
     }
+}
+
+/// [`Target::advanced`] with wrapping arithmetic (see [`advance`]).
+fn advance_target(target: Target, n: u32) -> Target {
+    match target {
+        Target::Folio { folio, page } => Target::Folio {
+            folio,
+            page: page.wrapping_add(n),
+        },
+        Target::Zero => Target::Zero,
+        Target::HugeZero { page } => Target::HugeZero {
+            page: page.wrapping_add(n),
+        },
+        Target::Io { obj, page } => Target::Io {
+            obj,
+            page: page.wrapping_add(n),
+        },
+    }
+}
+
+/// Devices sorted by id, each with its mirrors sorted by process and each
+/// mirror's entries sorted by address (raw ids still in place): the order
+/// the renaming traversal visits them in, and the canonical order.
+fn sorted_devices(raw: &State) -> Vec<DeviceState> {
+    let mut devices = raw.devices.clone();
+    devices.sort_by_key(|d| d.id);
+    for d in &mut devices {
+        d.mirrors.sort_by_key(|m| m.proc);
+        for m in &mut d.mirrors {
+            // Stable by address: duplicate addresses of an inconsistent raw
+            // state keep the model's order, so this stays deterministic.
+            m.entries.sort_by_key(|e| e.page);
+        }
+    }
+    devices
 }
 
 /// The window index of an absolute page (`None` below window 0 shares one

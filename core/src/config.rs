@@ -14,6 +14,8 @@ pub struct Config {
     /// Pages per `pin_user_pages` chunk in `iommu-prereg` (powerpc
     /// `mm_iommu_do_alloc` pins in chunks of this many pages).
     pub iommu_chunk: u32,
+    /// Pages of memory per device (small, so exhaustion is reachable).
+    pub device_pages: u64,
 }
 
 impl Default for Config {
@@ -23,6 +25,7 @@ impl Default for Config {
             zone_pages: [16384, 4096, 4096],
             swap_slots: 65536,
             iommu_chunk: 64,
+            device_pages: 2048,
         }
     }
 }

@@ -13,6 +13,25 @@
 //! with no holder at all is `no-leaked-folio` (not also `refs-balance`); a
 //! refcount below 1 is `refcount-positive` (not also `refs-balance`); a
 //! negative mapcount is `refcount-positive` (not also `mapcount-balance`).
+//!
+//! # The model's accounting rule for HMM and device migration
+//!
+//! - A *migration entry* is neither a mapping nor a reference: while it
+//!   exists the migrating code holds the folio (locked, with the session's
+//!   reference below). It still counts as a holder for `no-leaked-folio`.
+//! - A *device-private* or *device-exclusive* entry is a mapping exactly like
+//!   a present entry: mapcount +1 and one reference per PTE; a PMD-level
+//!   device-private entry is one mapping, one reference, `entire_mapcount`
+//!   +1.
+//! - A *migration session* (`migrate_vma_setup` .. `finalize`) holds one
+//!   reference per `src[]` entry whose page is a folio page (the
+//!   collect/isolation reference; a compound entry is one entry, so one
+//!   reference for the whole folio), and one reference per `dst[]` page (the
+//!   driver's). The fault page's folio holds one more: the reference
+//!   `do_swap_page` took before calling `migrate_to_ram`, which
+//!   `folio_migrate_mapping` expects (`extra`).
+//! - *Mirror entries* (a device's page table) hold no reference: the
+//!   interval-notifier protocol keeps them valid instead (`mirror-coherent`).
 
 use std::collections::BTreeMap;
 
@@ -21,8 +40,8 @@ use crate::canon::{
 };
 use crate::op::{Prot, Zone, PMD_PAGES};
 use crate::state::{
-    Entry, EntryRun, FolioId, FolioState, Level, Memory, ObjId, PageRef, ProcState, State, SwapId,
-    Target, VmaKind, VmaState,
+    Entry, EntryRun, FolioId, FolioState, Level, Memory, MigKind, MirrorTag, ObjId, PageRef,
+    ProcState, State, SwapId, Target, VmaKind, VmaState,
 };
 use crate::GUP_PIN_COUNTING_BIAS;
 
@@ -35,7 +54,7 @@ pub struct Violation {
 }
 
 /// Every invariant id [`check`] can report.
-pub const INVARIANTS: [&str; 16] = [
+pub const INVARIANTS: [&str; 24] = [
     REFS_BALANCE,
     MAPCOUNT_BALANCE,
     PINCOUNT_BALANCE,
@@ -52,12 +71,22 @@ pub const INVARIANTS: [&str; 16] = [
     PAGE_CACHE_CONSISTENCY,
     DANGLING_REFERENCE,
     FOLIO_SHAPE,
+    MIGRATION_ENTRY_LOCKED,
+    DEVICE_PRIVATE_NOT_PRESENT,
+    DEVICE_ACCOUNTING,
+    DEVPRIV_WRITE_EXCLUSIVE,
+    MIRROR_COHERENT,
+    SESSION_CONSISTENT,
+    NOTIFIER_INSIDE,
+    NON_PRESENT_TARGET,
 ];
 
 /// `refcount` == PTE mappings + PMD mappings + page cache (nr_pages) + swap
 /// cache (nr_pages) + GUP gets + pins (1024 each on small folios, 1 on
-/// large) + IOMMU pins + lock holders (`folio_expected_ref_count` plus the
-/// extra refs the state records).
+/// large) + IOMMU pins + lock holders + session references
+/// (`folio_expected_ref_count` plus the extra refs the state records).
+/// Device-private and device-exclusive entries count as mappings; migration
+/// entries count as nothing (see the module docs).
 pub const REFS_BALANCE: &str = "refs-balance";
 /// `mapcount` == PTE + PMD mappings; `entire_mapcount` == PMD mappings;
 /// small folios have `entire_mapcount` 0 and `pincount` 0.
@@ -96,32 +125,94 @@ pub const PAGE_CACHE_CONSISTENCY: &str = "page-cache-consistency";
 pub const DANGLING_REFERENCE: &str = "dangling-reference";
 /// Per-page vectors of a folio have `nr_pages` entries; the map key is the id.
 pub const FOLIO_SHAPE: &str = "folio-shape";
+/// A folio referenced by a migration entry is locked (migration entries
+/// exist only under the folio lock; `remove_migration_ptes` runs before
+/// the unlock).
+pub const MIGRATION_ENTRY_LOCKED: &str = "migration-entry-locked";
+/// Device-private memory (`dev0`, `dev1`) is never CPU-mapped: such a folio
+/// is never the target of a present entry, a GUP handle or an IOMMU page;
+/// device-private entries target only device-private folios; device folios
+/// (private or coherent) are anon.
+pub const DEVICE_PRIVATE_NOT_PRESENT: &str = "device-private-not-present";
+/// Per device: free pages + pages of live folios in its memory == total,
+/// and `pgmap_refs` == pages of those folios; folios live only in the
+/// memory of existing devices.
+pub const DEVICE_ACCOUNTING: &str = "device-accounting";
+/// A writable device-private entry maps an anon-exclusive page (PMD: the
+/// folio's first page), as a writable present entry would.
+pub const DEVPRIV_WRITE_EXCLUSIVE: &str = "devpriv-write-exclusive";
+/// Every mirror entry maps what its process maps at that address: a live
+/// folio page (or the zero page) behind a present, device-private or
+/// device-exclusive entry; `atomic` only behind a device-exclusive entry;
+/// `write` only behind a writable present or device-private entry. While a
+/// session owned by the device covers the address, the page behind a
+/// migration entry (writable for `write`) also counts.
+pub const MIRROR_COHERENT: &str = "mirror-coherent";
+/// A session's `src` and `dst` have one entry per page of its range, its
+/// process exists, its `src` pages with `migrate` set are locked (the fault
+/// page is locked by its caller) and its `dst` pages are locked.
+pub const SESSION_CONSISTENT: &str = "session-consistent";
+/// A notifier's range is non-empty and its process exists.
+pub const NOTIFIER_INSIDE: &str = "notifier-inside";
+/// Migration, device-private and device-exclusive entries refer to a
+/// struct page of a folio: never the zero pages nor a raw pfn.
+pub const NON_PRESENT_TARGET: &str = "non-present-target";
 
 /// Who holds a folio, as counted for the balance invariants.
 #[derive(Clone, Copy, Debug, Default)]
 struct Holders {
+    /// PTE-level mappings: present, device-private and device-exclusive.
     pte: i64,
+    /// PMD-level mappings: present and device-private leaves.
     pmd: i64,
     cache: i64,
     swapcache: i64,
     gets: i64,
     pins: i64,
     locks: i64,
+    /// Session references: `src[]` folio pages and `dst[]` pages.
+    sessions: i64,
+    /// Pages behind migration entries: holders without a reference.
+    migration: i64,
 }
 
 impl Holders {
     fn any(&self) -> bool {
-        self.pte + self.pmd + self.cache + self.swapcache + self.gets + self.pins + self.locks > 0
+        self.pte
+            + self.pmd
+            + self.cache
+            + self.swapcache
+            + self.gets
+            + self.pins
+            + self.locks
+            + self.sessions
+            + self.migration
+            > 0
     }
     fn expected_refs(&self, large: bool) -> i64 {
         let pin = if large { 1 } else { GUP_PIN_COUNTING_BIAS };
-        self.pte + self.pmd + self.cache + self.swapcache + self.gets + self.locks + self.pins * pin
+        self.pte
+            + self.pmd
+            + self.cache
+            + self.swapcache
+            + self.gets
+            + self.locks
+            + self.sessions
+            + self.pins * pin
     }
     fn describe(&self) -> String {
-        format!(
+        let mut s = format!(
             "pte={} pmd={} cache={} swapcache={} get={} pin={} lock={}",
             self.pte, self.pmd, self.cache, self.swapcache, self.gets, self.pins, self.locks
-        )
+        );
+        // Only when present, so existing reports read as before.
+        if self.sessions != 0 || self.migration != 0 {
+            s.push_str(&format!(
+                " session={} mig={}",
+                self.sessions, self.migration
+            ));
+        }
+        s
     }
 }
 
@@ -174,10 +265,14 @@ pub fn check(state: &State) -> Vec<Violation> {
         }
     }
     accounting::external_holders(&mut c);
+    hmm::sessions(&mut c);
     accounting::folio_balances(&mut c);
     accounting::zones(&mut c);
+    hmm::devices(&mut c);
     accounting::swap(&mut c);
     accounting::page_cache(&mut c);
+    hmm::mirrors(&mut c);
+    hmm::notifiers(&mut c);
     c.out
 }
 
@@ -212,6 +307,9 @@ fn folio_shapes(c: &mut Checker) {
 
 mod accounting;
 mod entries;
+mod hmm;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_hmm;

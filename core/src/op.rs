@@ -23,6 +23,13 @@ pub const HANDLES: u8 = 16;
 pub const LOCKS: u8 = 4;
 /// Number of IOMMU preregistration slots (`i0..i3`).
 pub const IOMMUS: u8 = 4;
+/// Number of devices: `dev0`, `dev1` device-private, `dev2`, `dev3`
+/// device-coherent (as `lib/test_hmm.c` creates them).
+pub const DEVICES: u8 = 4;
+/// Number of interval-notifier snapshot slots (`n0..n3`).
+pub const NOTIFIERS: u8 = 4;
+/// Number of migration session slots (`s0..s3`).
+pub const SESSIONS: u8 = 4;
 /// Largest page number (exclusive) any op may name inside a window. Ops
 /// naming pages beyond the configured window fail with `EINVAL`; this bound
 /// only keeps every input finite.
@@ -37,8 +44,8 @@ macro_rules! slot_id {
         pub struct $name(pub u8);
 
         impl $name {
-            /// The text prefix of this slot kind (`p`, `m`, ...).
-            pub const PREFIX: char = $prefix;
+            /// The text prefix of this slot kind (`p`, `m`, `dev`, ...).
+            pub const PREFIX: &'static str = $prefix;
             /// How many slots of this kind exist.
             pub const COUNT: u8 = $count;
             /// Every slot of this kind, in order.
@@ -61,28 +68,89 @@ macro_rules! slot_id {
 
 slot_id!(
     /// A process slot `p0..p3`.
-    ProcId, 'p', PROCS
+    ProcId, "p", PROCS
 );
 slot_id!(
     /// A mapping window `m0..m7`: a fixed, PMD-aligned address range.
-    SlotId, 'm', SLOTS
+    SlotId, "m", SLOTS
 );
 slot_id!(
     /// A file slot `f0..f3`.
-    FileId, 'f', FILES
+    FileId, "f", FILES
 );
 slot_id!(
     /// A GUP handle `h0..h15`: the pages one `get_user_pages`/`pin_user_pages` call returned.
-    HandleId, 'h', HANDLES
+    HandleId, "h", HANDLES
 );
 slot_id!(
     /// An external folio-lock holder `x0..x3` (other kernel code holding a folio lock and a reference).
-    LockId, 'x', LOCKS
+    LockId, "x", LOCKS
 );
 slot_id!(
     /// A powerpc-style IOMMU preregistration `i0..i3` (seed 000).
-    IommuId, 'i', IOMMUS
+    IommuId, "i", IOMMUS
 );
+
+slot_id!(
+    /// A device `dev0..dev3`: 0 and 1 device-private, 2 and 3 device-coherent.
+    DevId, "dev", DEVICES
+);
+slot_id!(
+    /// An interval-notifier snapshot `n0..n3` (`mmu_interval_notifier` plus
+    /// the sequence of the last `read-begin`).
+    NotifierId, "n", NOTIFIERS
+);
+slot_id!(
+    /// A migration session `s0..s3`: one `struct migrate_vma` between
+    /// `migrate_vma_setup` and `migrate_vma_finalize`.
+    SessionId, "s", SESSIONS
+);
+
+impl DevId {
+    /// `MEMORY_DEVICE_COHERENT` (dev2, dev3); otherwise `MEMORY_DEVICE_PRIVATE`.
+    pub fn coherent(self) -> bool {
+        self.0 >= 2
+    }
+}
+
+/// What an `hmm-fault` asks for a page (`HMM_PFN_REQ_FAULT`,
+/// `HMM_PFN_REQ_WRITE`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub enum HmmReq {
+    /// Snapshot only: report what is there, fault nothing.
+    #[default]
+    None,
+    /// `HMM_PFN_REQ_FAULT`: make the page valid (readable).
+    Fault,
+    /// `HMM_PFN_REQ_FAULT | HMM_PFN_REQ_WRITE`: make it valid and writable.
+    Write,
+}
+
+/// `enum migrate_vma_direction` selection flags of a `migrate-setup`, plus
+/// seed 004's `MIGRATE_VMA_FAULT`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct MigrateSelect {
+    /// `MIGRATE_VMA_SELECT_SYSTEM`.
+    pub system: bool,
+    /// `MIGRATE_VMA_SELECT_DEVICE_PRIVATE`.
+    pub private: bool,
+    /// `MIGRATE_VMA_SELECT_DEVICE_COHERENT`.
+    pub coherent: bool,
+    /// `MIGRATE_VMA_SELECT_COMPOUND`.
+    pub compound: bool,
+    /// `MIGRATE_VMA_FAULT` (seed 004, unmerged): fault not-valid entries in
+    /// first, through the HMM walk.
+    pub fault: bool,
+}
+
+/// Where `migrate-alloc` gets destination pages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum MigrateDest {
+    /// Device memory of this device (`zone_device_page_init`).
+    Device(DevId),
+    /// System memory (`alloc_page`, as `migrate_to_ram` does).
+    System,
+}
 
 /// A half-open page range `[start, end)` inside one mapping window.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -374,6 +442,123 @@ pub enum Op {
     IommuUnreg {
         i: IommuId,
     },
+    /// `hmm_range_fault()` over the range: `req` is `default_flags`;
+    /// `page_req` gives pages `[start, end)` (window-relative) their own
+    /// input flags (`pfn_flags_mask` = REQ_FAULT|REQ_WRITE); `owner` is
+    /// `dev_private_owner`; `seq` checks a notifier snapshot first
+    /// (`mmu_interval_check_retry`).
+    HmmFault {
+        p: ProcId,
+        range: PageRange,
+        req: HmmReq,
+        page_req: Option<(u32, u32, HmmReq)>,
+        owner: Option<DevId>,
+        seq: Option<NotifierId>,
+    },
+    /// `mmu_interval_notifier_insert()` over the range, then
+    /// `mmu_interval_read_begin()`.
+    Notifier {
+        n: NotifierId,
+        p: ProcId,
+        range: PageRange,
+    },
+    /// `mmu_interval_read_begin()` again.
+    ReadBegin {
+        n: NotifierId,
+    },
+    /// `mmu_interval_read_retry()`: `ok 1` when an invalidation hit the
+    /// interval since `read-begin`, `ok 0` otherwise.
+    ReadRetry {
+        n: NotifierId,
+    },
+    /// `migrate_vma_setup()`: collect and unmap; `owner` is `pgmap_owner`;
+    /// `fault_page` (window-relative, same window) is `migrate_vma.fault_page`
+    /// (a device-private page, locked by the caller as `do_swap_page` does).
+    MigrateSetup {
+        s: SessionId,
+        p: ProcId,
+        range: PageRange,
+        select: MigrateSelect,
+        owner: Option<DevId>,
+        fault_page: Option<u32>,
+    },
+    /// The driver's part between setup and pages: a locked destination page
+    /// for every selected entry, with the data copied. Entries `[start, end)`
+    /// of `fail` (session-relative) are declined (allocation failure);
+    /// `split` allocates base pages for compound entries.
+    MigrateAlloc {
+        s: SessionId,
+        dest: MigrateDest,
+        fail: Option<(u32, u32)>,
+        split: bool,
+    },
+    /// `migrate_vma_pages()`.
+    MigratePages {
+        s: SessionId,
+    },
+    /// `migrate_vma_finalize()`; the session ends.
+    MigrateFinalize {
+        s: SessionId,
+    },
+    /// `HMM_DMIRROR_READ`: the device reads the range through its mirror,
+    /// faulting missing entries with `hmm_range_fault`.
+    DevRead {
+        d: DevId,
+        p: ProcId,
+        range: PageRange,
+    },
+    /// `HMM_DMIRROR_WRITE`.
+    DevWrite {
+        d: DevId,
+        p: ProcId,
+        range: PageRange,
+        fill: Fill,
+    },
+    /// `HMM_DMIRROR_MIGRATE_TO_DEV`.
+    MigrateToDev {
+        d: DevId,
+        p: ProcId,
+        range: PageRange,
+    },
+    /// `HMM_DMIRROR_MIGRATE_TO_SYS`.
+    MigrateToSys {
+        d: DevId,
+        p: ProcId,
+        range: PageRange,
+    },
+    /// `HMM_DMIRROR_SNAPSHOT`: one `HMM_DMIRROR_PROT_*` byte per page.
+    DevSnapshot {
+        d: DevId,
+        p: ProcId,
+        range: PageRange,
+    },
+    /// `HMM_DMIRROR_EXCLUSIVE` (`make_device_exclusive`).
+    DevExclusive {
+        d: DevId,
+        p: ProcId,
+        range: PageRange,
+    },
+    /// `HMM_DMIRROR_CHECK_EXCLUSIVE`.
+    DevCheckExclusive {
+        d: DevId,
+        p: ProcId,
+        range: PageRange,
+    },
+    /// `HMM_DMIRROR_RELEASE`: evict every device page, then unmap the chunks.
+    DevRelease {
+        d: DevId,
+    },
+    /// `HMM_DMIRROR_FLAGS` with `HMM_DMIRROR_FLAG_FAIL_ALLOC`: the next
+    /// allocation of a migration by this device fails once.
+    DevFailAlloc {
+        d: DevId,
+    },
+    /// Closing the mirror of process `p` on device `d`: its device table and
+    /// notifier go, and the device's pages are evicted to system memory.
+    DevClose {
+        d: DevId,
+        p: ProcId,
+    },
 }
 
 /// The kind of an op, without its arguments: for statistics, swarm weights
@@ -405,10 +590,28 @@ pub enum OpKind {
     IommuPrereg,
     IommuTranslate,
     IommuUnreg,
+    HmmFault,
+    Notifier,
+    ReadBegin,
+    ReadRetry,
+    MigrateSetup,
+    MigrateAlloc,
+    MigratePages,
+    MigrateFinalize,
+    DevRead,
+    DevWrite,
+    MigrateToDev,
+    MigrateToSys,
+    DevSnapshot,
+    DevExclusive,
+    DevCheckExclusive,
+    DevRelease,
+    DevFailAlloc,
+    DevClose,
 }
 
 impl OpKind {
-    pub const ALL: [OpKind; 25] = [
+    pub const ALL: [OpKind; 43] = [
         OpKind::Mmap,
         OpKind::Munmap,
         OpKind::Mprotect,
@@ -434,6 +637,24 @@ impl OpKind {
         OpKind::IommuPrereg,
         OpKind::IommuTranslate,
         OpKind::IommuUnreg,
+        OpKind::HmmFault,
+        OpKind::Notifier,
+        OpKind::ReadBegin,
+        OpKind::ReadRetry,
+        OpKind::MigrateSetup,
+        OpKind::MigrateAlloc,
+        OpKind::MigratePages,
+        OpKind::MigrateFinalize,
+        OpKind::DevRead,
+        OpKind::DevWrite,
+        OpKind::MigrateToDev,
+        OpKind::MigrateToSys,
+        OpKind::DevSnapshot,
+        OpKind::DevExclusive,
+        OpKind::DevCheckExclusive,
+        OpKind::DevRelease,
+        OpKind::DevFailAlloc,
+        OpKind::DevClose,
     ];
 
     /// The op's keyword in scenario text.
@@ -464,6 +685,24 @@ impl OpKind {
             OpKind::IommuPrereg => "iommu-prereg",
             OpKind::IommuTranslate => "iommu-translate",
             OpKind::IommuUnreg => "iommu-unreg",
+            OpKind::HmmFault => "hmm-fault",
+            OpKind::Notifier => "notifier",
+            OpKind::ReadBegin => "read-begin",
+            OpKind::ReadRetry => "read-retry",
+            OpKind::MigrateSetup => "migrate-setup",
+            OpKind::MigrateAlloc => "migrate-alloc",
+            OpKind::MigratePages => "migrate-pages",
+            OpKind::MigrateFinalize => "migrate-finalize",
+            OpKind::DevRead => "dev-read",
+            OpKind::DevWrite => "dev-write",
+            OpKind::MigrateToDev => "migrate-to-dev",
+            OpKind::MigrateToSys => "migrate-to-sys",
+            OpKind::DevSnapshot => "dev-snapshot",
+            OpKind::DevExclusive => "dev-exclusive",
+            OpKind::DevCheckExclusive => "dev-check-exclusive",
+            OpKind::DevRelease => "dev-release",
+            OpKind::DevFailAlloc => "dev-fail-alloc",
+            OpKind::DevClose => "dev-close",
         }
     }
 
@@ -500,6 +739,24 @@ impl Op {
             Op::IommuPrereg { .. } => OpKind::IommuPrereg,
             Op::IommuTranslate { .. } => OpKind::IommuTranslate,
             Op::IommuUnreg { .. } => OpKind::IommuUnreg,
+            Op::HmmFault { .. } => OpKind::HmmFault,
+            Op::Notifier { .. } => OpKind::Notifier,
+            Op::ReadBegin { .. } => OpKind::ReadBegin,
+            Op::ReadRetry { .. } => OpKind::ReadRetry,
+            Op::MigrateSetup { .. } => OpKind::MigrateSetup,
+            Op::MigrateAlloc { .. } => OpKind::MigrateAlloc,
+            Op::MigratePages { .. } => OpKind::MigratePages,
+            Op::MigrateFinalize { .. } => OpKind::MigrateFinalize,
+            Op::DevRead { .. } => OpKind::DevRead,
+            Op::DevWrite { .. } => OpKind::DevWrite,
+            Op::MigrateToDev { .. } => OpKind::MigrateToDev,
+            Op::MigrateToSys { .. } => OpKind::MigrateToSys,
+            Op::DevSnapshot { .. } => OpKind::DevSnapshot,
+            Op::DevExclusive { .. } => OpKind::DevExclusive,
+            Op::DevCheckExclusive { .. } => OpKind::DevCheckExclusive,
+            Op::DevRelease { .. } => OpKind::DevRelease,
+            Op::DevFailAlloc { .. } => OpKind::DevFailAlloc,
+            Op::DevClose { .. } => OpKind::DevClose,
         }
     }
 }
@@ -634,6 +891,81 @@ impl Op {
                 page(*index)
             }
             Op::IommuUnreg { i } => check(i.0, IommuId::COUNT, "iommu slot"),
+            Op::HmmFault {
+                p,
+                range: r,
+                page_req,
+                owner,
+                seq,
+                ..
+            } => {
+                proc(*p)?;
+                range(r)?;
+                if let Some((a, b, _)) = page_req {
+                    idx_range(*a, *b)?;
+                }
+                if let Some(d) = owner {
+                    check(d.0, DevId::COUNT, "device")?;
+                }
+                if let Some(n) = seq {
+                    check(n.0, NotifierId::COUNT, "notifier")?;
+                }
+                Ok(())
+            }
+            Op::Notifier { n, p, range: r } => {
+                check(n.0, NotifierId::COUNT, "notifier")?;
+                proc(*p)?;
+                range(r)
+            }
+            Op::ReadBegin { n } | Op::ReadRetry { n } => check(n.0, NotifierId::COUNT, "notifier"),
+            Op::MigrateSetup {
+                s,
+                p,
+                range: r,
+                owner,
+                fault_page,
+                ..
+            } => {
+                check(s.0, SessionId::COUNT, "session")?;
+                proc(*p)?;
+                range(r)?;
+                if let Some(d) = owner {
+                    check(d.0, DevId::COUNT, "device")?;
+                }
+                if let Some(fp) = fault_page {
+                    page(*fp)?;
+                }
+                Ok(())
+            }
+            Op::MigrateAlloc { s, dest, fail, .. } => {
+                check(s.0, SessionId::COUNT, "session")?;
+                if let MigrateDest::Device(d) = dest {
+                    check(d.0, DevId::COUNT, "device")?;
+                }
+                if let Some((a, b)) = fail {
+                    idx_range(*a, *b)?;
+                }
+                Ok(())
+            }
+            Op::MigratePages { s } | Op::MigrateFinalize { s } => {
+                check(s.0, SessionId::COUNT, "session")
+            }
+            Op::DevRead { d, p, range: r }
+            | Op::DevWrite { d, p, range: r, .. }
+            | Op::MigrateToDev { d, p, range: r }
+            | Op::MigrateToSys { d, p, range: r }
+            | Op::DevSnapshot { d, p, range: r }
+            | Op::DevExclusive { d, p, range: r }
+            | Op::DevCheckExclusive { d, p, range: r } => {
+                check(d.0, DevId::COUNT, "device")?;
+                proc(*p)?;
+                range(r)
+            }
+            Op::DevRelease { d } | Op::DevFailAlloc { d } => check(d.0, DevId::COUNT, "device"),
+            Op::DevClose { d, p } => {
+                check(d.0, DevId::COUNT, "device")?;
+                proc(*p)
+            }
         }
     }
 }

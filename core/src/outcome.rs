@@ -108,6 +108,51 @@ pub enum Payload {
     Data { base: u64, values: Vec<u64> },
     /// A translated IOMMU entry: the page and the entry's page shift.
     Translate { page: PageRef, shift: u8 },
+    /// `hmm_range_fault` output, one word per page.
+    Pfns(Vec<HmmPfn>),
+    /// `migrate_vma_setup` / `migrate_vma_pages`: `cpages` and the `src[]`
+    /// array as the driver sees it.
+    Migrate { cpages: u64, src: Vec<MigrateSrc> },
+    /// A `lib/test_hmm.c` ioctl's `{cpages, faults}` and, for ioctls that
+    /// copy pages out to the user buffer, the values (for the "index"
+    /// pattern, `base` is the window-relative page of the first value).
+    Dev {
+        cpages: u64,
+        faults: u64,
+        data: Option<(u64, Vec<u64>)>,
+    },
+    /// `HMM_DMIRROR_SNAPSHOT`: one `HMM_DMIRROR_PROT_*` byte per page.
+    Snapshot(Vec<u8>),
+}
+
+/// One `hmm_pfns[]` word in canonical form: the flag bits, the map order
+/// (0 or 9), and the page instead of a raw pfn.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct HmmPfn {
+    /// `HMM_PFN_VALID`.
+    pub valid: bool,
+    /// `HMM_PFN_WRITE`.
+    pub write: bool,
+    /// `HMM_PFN_ERROR`.
+    pub error: bool,
+    /// `hmm_pfn_to_map_order()`.
+    pub order: u8,
+    /// The page, when the word carries a pfn.
+    pub page: Option<PageRef>,
+}
+
+/// One `migrate->src[]` entry in canonical form.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct MigrateSrc {
+    /// The page (`MIGRATE_PFN_VALID` with its pfn); `None` for holes and
+    /// the zero page.
+    pub page: Option<PageRef>,
+    /// `MIGRATE_PFN_MIGRATE`.
+    pub migrate: bool,
+    /// `MIGRATE_PFN_WRITE`.
+    pub write: bool,
+    /// `MIGRATE_PFN_COMPOUND`.
+    pub compound: bool,
 }
 
 /// The result of one operation.
@@ -127,6 +172,10 @@ pub enum Outcome {
     Blocked {
         page: u32,
     },
+    /// The operation would wait forever: it waits on something (a folio
+    /// lock or migration entry held by the op itself, or by a session that
+    /// cannot end first) that nothing can release while it waits.
+    Stuck,
 }
 
 impl Outcome {
@@ -138,10 +187,30 @@ impl Outcome {
 
     /// Replace model-internal folio ids by canonical names.
     pub fn renamed(&self, renames: &Renames) -> Outcome {
+        let page = |p: &Option<PageRef>| p.map(|p| p.renamed(renames));
         match self {
             Outcome::Ok(Payload::Translate { page, shift }) => Outcome::Ok(Payload::Translate {
                 page: page.renamed(renames),
                 shift: *shift,
+            }),
+            Outcome::Ok(Payload::Pfns(words)) => Outcome::Ok(Payload::Pfns(
+                words
+                    .iter()
+                    .map(|w| HmmPfn {
+                        page: page(&w.page),
+                        ..*w
+                    })
+                    .collect(),
+            )),
+            Outcome::Ok(Payload::Migrate { cpages, src }) => Outcome::Ok(Payload::Migrate {
+                cpages: *cpages,
+                src: src
+                    .iter()
+                    .map(|e| MigrateSrc {
+                        page: page(&e.page),
+                        ..*e
+                    })
+                    .collect(),
             }),
             other => other.clone(),
         }
@@ -149,11 +218,16 @@ impl Outcome {
 
     /// Folio ids mentioned by this outcome (raw ids before renaming).
     pub fn folios(&self) -> Vec<FolioId> {
+        let of = |p: &Option<PageRef>| match p {
+            Some(PageRef::Folio { folio, .. }) => Some(*folio),
+            _ => None,
+        };
         match self {
-            Outcome::Ok(Payload::Translate {
-                page: PageRef::Folio { folio, .. },
-                ..
-            }) => vec![*folio],
+            Outcome::Ok(Payload::Translate { page, .. }) => of(&Some(*page)).into_iter().collect(),
+            Outcome::Ok(Payload::Pfns(words)) => words.iter().filter_map(|w| of(&w.page)).collect(),
+            Outcome::Ok(Payload::Migrate { src, .. }) => {
+                src.iter().filter_map(|e| of(&e.page)).collect()
+            }
             _ => Vec::new(),
         }
     }

@@ -11,7 +11,11 @@
 
 use std::collections::BTreeMap;
 
-use crate::op::{FileId, FsKind, GupFlags, HandleId, IommuId, LockId, ProcId, Prot, Zone};
+use crate::op::{
+    DevId, FileId, FsKind, GupFlags, HandleId, IommuId, LockId, MigrateSelect, NotifierId, ProcId,
+    Prot, SessionId, Zone,
+};
+use crate::outcome::MigrateSrc;
 
 /// A folio id. Raw: whatever the model uses. Canonical: `F<n>`, `n` in
 /// order of first appearance; unreachable (leaked) folios come last.
@@ -115,6 +119,17 @@ impl Target {
     }
 }
 
+/// The type of a migration entry (`SOFTLEAF_MIGRATION_*`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum MigKind {
+    /// Readable: the mapping was read-only and possibly shared.
+    Read,
+    /// Readable-exclusive: read-only but anon-exclusive.
+    ReadExclusive,
+    /// Writable (anon-exclusive for anon folios).
+    Write,
+}
+
 /// One page-table entry (PTE level, or one page's view of a PMD leaf).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Entry {
@@ -127,6 +142,33 @@ pub enum Entry {
     Swap {
         slot: SwapId,
         exclusive: bool,
+        soft_dirty: bool,
+        uffd_wp: bool,
+    },
+    /// A migration entry (PTE, or PMD for a whole THP): exists only while
+    /// its folio is locked; an access sleeps on it.
+    Migration {
+        level: Level,
+        target: Target,
+        kind: MigKind,
+        young: bool,
+        dirty: bool,
+        soft_dirty: bool,
+        uffd_wp: bool,
+    },
+    /// A device-private entry (`SOFTLEAF_DEVICE_PRIVATE_READ/WRITE`; PMD
+    /// level for a device-private THP).
+    DevicePrivate {
+        level: Level,
+        target: Target,
+        write: bool,
+        soft_dirty: bool,
+        uffd_wp: bool,
+    },
+    /// A device-exclusive entry (`make_device_exclusive`): the page stays
+    /// mapped (mapcount and reference kept) but the CPU must fault to use it.
+    DeviceExclusive {
+        target: Target,
         soft_dirty: bool,
         uffd_wp: bool,
     },
@@ -157,6 +199,61 @@ impl Entry {
                 soft_dirty,
                 uffd_wp,
             },
+            Entry::Migration {
+                level,
+                target,
+                kind,
+                young,
+                dirty,
+                soft_dirty,
+                uffd_wp,
+            } => Entry::Migration {
+                level,
+                target: target.advanced(n),
+                kind,
+                young,
+                dirty,
+                soft_dirty,
+                uffd_wp,
+            },
+            Entry::DevicePrivate {
+                level,
+                target,
+                write,
+                soft_dirty,
+                uffd_wp,
+            } => Entry::DevicePrivate {
+                level,
+                target: target.advanced(n),
+                write,
+                soft_dirty,
+                uffd_wp,
+            },
+            Entry::DeviceExclusive {
+                target,
+                soft_dirty,
+                uffd_wp,
+            } => Entry::DeviceExclusive {
+                target: target.advanced(n),
+                soft_dirty,
+                uffd_wp,
+            },
+        }
+    }
+
+    /// The folio page this entry refers to (present, migration,
+    /// device-private and device-exclusive entries), if any.
+    pub fn folio_page(&self) -> Option<(FolioId, u32)> {
+        let target = match self {
+            Entry::Present { target, .. }
+            | Entry::Migration { target, .. }
+            | Entry::DevicePrivate { target, .. }
+            | Entry::DeviceExclusive { target, .. } => target,
+            Entry::Swap { .. } => return None,
+        };
+        match *target {
+            Target::Folio { folio, page } => Some((folio, page)),
+            _ => None,
         }
     }
 }
@@ -244,6 +341,8 @@ pub struct ObjectState {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Memory {
     Zone(Zone),
+    /// ZONE_DEVICE memory of a device (private or coherent, as the device is).
+    Device(DevId),
 }
 
 /// One live folio.
@@ -337,6 +436,97 @@ pub struct PreregState {
     pub pageshift: u8,
 }
 
+/// How a device's page table maps a page (`lib/test_hmm.c` xarray tags).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum MirrorTag {
+    /// Untagged: the device may read.
+    Read,
+    /// `DPT_XA_TAG_WRITE`: the device may write.
+    Write,
+    /// `DPT_XA_TAG_ATOMIC`: device-exclusive access.
+    Atomic,
+}
+
+/// One device page-table entry: the page the device uses for an address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct MirrorEntry {
+    /// Absolute page number of the address.
+    pub page: u64,
+    pub target: PageRef,
+    pub tag: MirrorTag,
+}
+
+/// A mirror: a device opened by one process (its device page table and
+/// interval notifier).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct MirrorState {
+    pub proc: ProcId,
+    /// By address.
+    pub entries: Vec<MirrorEntry>,
+}
+
+/// One device and its memory.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct DeviceState {
+    pub id: DevId,
+    /// Pages of device memory, and how many are free.
+    pub pool_total: u64,
+    pub pool_free: u64,
+    /// Live references of the `dev_pagemap` (one per allocated device page,
+    /// `zone_device_page_init` / `free_zone_device_folio`).
+    pub pgmap_refs: i64,
+    /// The chunks were released (`HMM_DMIRROR_RELEASE`): no more allocations.
+    pub released: bool,
+    /// `HMM_DMIRROR_FLAG_FAIL_ALLOC`: the next page allocation of a
+    /// migration by this device (device or system pages) fails once.
+    pub fail_alloc: bool,
+    /// Mirrors by process.
+    pub mirrors: Vec<MirrorState>,
+}
+
+/// The phase a migration session is in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum MigratePhase {
+    /// After `migrate_vma_setup`.
+    Setup,
+    /// After the driver allocated destinations.
+    Allocated,
+    /// After `migrate_vma_pages`.
+    Migrated,
+}
+
+/// A migration session (`struct migrate_vma` between setup and finalize).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct SessionState {
+    pub id: SessionId,
+    pub proc: ProcId,
+    /// Absolute pages `[start, end)`.
+    pub start: u64,
+    pub end: u64,
+    pub select: MigrateSelect,
+    pub owner: Option<DevId>,
+    /// `migrate->fault_page` (absolute page).
+    pub fault_page: Option<PageRef>,
+    pub phase: MigratePhase,
+    pub cpages: u64,
+    pub src: Vec<MigrateSrc>,
+    /// `dst[]`: the locked destination page of each entry, if any.
+    pub dst: Vec<Option<PageRef>>,
+}
+
+/// An interval-notifier snapshot.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct NotifierState {
+    pub id: NotifierId,
+    pub proc: ProcId,
+    /// Absolute pages `[start, end)`.
+    pub start: u64,
+    pub end: u64,
+    /// An invalidation hit the interval since the last `read-begin`
+    /// (`mmu_interval_read_retry` would say retry).
+    pub stale: bool,
+}
+
 /// Everything a model exposes. See the module documentation for raw vs
 /// canonical.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -358,4 +548,7 @@ pub struct State {
     pub handles: Vec<HandleState>,
     pub locks: Vec<LockState>,
     pub iommu: Vec<PreregState>,
+    pub devices: Vec<DeviceState>,
+    pub sessions: Vec<SessionState>,
+    pub notifiers: Vec<NotifierState>,
 }

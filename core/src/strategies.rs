@@ -8,8 +8,9 @@
 use proptest::prelude::*;
 
 use crate::op::{
-    Advice, FileId, Fill, FsKind, GupFlags, HandleId, IommuId, LockId, MapKind, Op, PageAt,
-    PageRange, ProcId, Prot, SlotId, Zone, MAX_PAGE, PMD_PAGES,
+    Advice, DevId, FileId, Fill, FsKind, GupFlags, HandleId, HmmReq, IommuId, LockId, MapKind,
+    MigrateDest, MigrateSelect, NotifierId, Op, PageAt, PageRange, ProcId, Prot, SessionId, SlotId,
+    Zone, MAX_PAGE, PMD_PAGES,
 };
 
 /// A page number in `0..MAX_PAGE`, biased toward the places where the
@@ -65,6 +66,36 @@ pub fn arb_iommu() -> impl Strategy<Value = IommuId> {
     (0..IommuId::COUNT).prop_map(IommuId)
 }
 
+/// Devices, biased toward dev0 (a private device) like the byte layout.
+pub fn arb_dev() -> impl Strategy<Value = DevId> {
+    prop_oneof![2 => Just(DevId(0)), 3 => (0..DevId::COUNT).prop_map(DevId)]
+}
+pub fn arb_notifier() -> impl Strategy<Value = NotifierId> {
+    (0..NotifierId::COUNT).prop_map(NotifierId)
+}
+pub fn arb_session() -> impl Strategy<Value = SessionId> {
+    (0..SessionId::COUNT).prop_map(SessionId)
+}
+pub fn arb_req() -> impl Strategy<Value = HmmReq> {
+    prop::sample::select(vec![HmmReq::None, HmmReq::Fault, HmmReq::Write])
+}
+/// All 32 selection flag combinations.
+pub fn arb_select() -> impl Strategy<Value = MigrateSelect> {
+    (0u8..32).prop_map(|b| MigrateSelect {
+        system: b & 1 != 0,
+        private: b & 2 != 0,
+        coherent: b & 4 != 0,
+        compound: b & 8 != 0,
+        fault: b & 16 != 0,
+    })
+}
+pub fn arb_dest() -> impl Strategy<Value = MigrateDest> {
+    prop_oneof![
+        3 => arb_dev().prop_map(MigrateDest::Device),
+        1 => Just(MigrateDest::System),
+    ]
+}
+
 pub fn arb_range() -> impl Strategy<Value = PageRange> {
     (arb_slot(), arb_span()).prop_map(|(slot, (start, end))| PageRange { slot, start, end })
 }
@@ -118,8 +149,85 @@ pub fn arb_gup_flags() -> impl Strategy<Value = GupFlags> {
     })
 }
 
-/// Any op of the domain.
+/// Any op of the domain, each kind about equally likely.
 pub fn arb_op() -> impl Strategy<Value = Op> {
+    prop_oneof![25 => arb_mm_op(), 18 => arb_hmm_op()]
+}
+
+/// The HMM / device-migration ops (`hmm-fault` .. `dev-close`).
+pub fn arb_hmm_op() -> impl Strategy<Value = Op> {
+    let dpr = || (arb_dev(), arb_proc(), arb_range());
+    prop_oneof![
+        (
+            arb_proc(),
+            arb_range(),
+            arb_req(),
+            prop::option::of((arb_span(), arb_req())),
+            prop::option::of(arb_dev()),
+            prop::option::of(arb_notifier())
+        )
+            .prop_map(|(p, range, req, page_req, owner, seq)| Op::HmmFault {
+                p,
+                range,
+                req,
+                page_req: page_req.map(|((a, b), k)| (a, b, k)),
+                owner,
+                seq
+            }),
+        (arb_notifier(), arb_proc(), arb_range()).prop_map(|(n, p, range)| Op::Notifier {
+            n,
+            p,
+            range
+        }),
+        arb_notifier().prop_map(|n| Op::ReadBegin { n }),
+        arb_notifier().prop_map(|n| Op::ReadRetry { n }),
+        (
+            arb_session(),
+            arb_proc(),
+            arb_range(),
+            arb_select(),
+            prop::option::of(arb_dev()),
+            prop::option::of(arb_page())
+        )
+            .prop_map(
+                |(s, p, range, select, owner, fault_page)| Op::MigrateSetup {
+                    s,
+                    p,
+                    range,
+                    select,
+                    owner,
+                    fault_page
+                }
+            ),
+        (
+            arb_session(),
+            arb_dest(),
+            prop::option::of(arb_span()),
+            any::<bool>()
+        )
+            .prop_map(|(s, dest, fail, split)| Op::MigrateAlloc {
+                s,
+                dest,
+                fail,
+                split
+            }),
+        arb_session().prop_map(|s| Op::MigratePages { s }),
+        arb_session().prop_map(|s| Op::MigrateFinalize { s }),
+        dpr().prop_map(|(d, p, range)| Op::DevRead { d, p, range }),
+        (dpr(), arb_fill()).prop_map(|((d, p, range), fill)| Op::DevWrite { d, p, range, fill }),
+        dpr().prop_map(|(d, p, range)| Op::MigrateToDev { d, p, range }),
+        dpr().prop_map(|(d, p, range)| Op::MigrateToSys { d, p, range }),
+        dpr().prop_map(|(d, p, range)| Op::DevSnapshot { d, p, range }),
+        dpr().prop_map(|(d, p, range)| Op::DevExclusive { d, p, range }),
+        dpr().prop_map(|(d, p, range)| Op::DevCheckExclusive { d, p, range }),
+        arb_dev().prop_map(|d| Op::DevRelease { d }),
+        arb_dev().prop_map(|d| Op::DevFailAlloc { d }),
+        (arb_dev(), arb_proc()).prop_map(|(d, p)| Op::DevClose { d, p }),
+    ]
+}
+
+/// The memory-management ops (`mmap` .. `iommu-unreg`).
+pub fn arb_mm_op() -> impl Strategy<Value = Op> {
     prop_oneof![
         (
             arb_proc(),
@@ -232,6 +340,53 @@ mod tests {
             kinds.insert(op.kind());
         }
         assert_eq!(kinds.len(), OpKind::ALL.len(), "{kinds:?}");
+        // The optional fields of the HMM ops are reached both ways.
+        let (mut req, mut page_req, mut owner, mut seq, mut fault_page, mut fail, mut sys) = (
+            BTreeSet::new(),
+            [false; 2],
+            [false; 2],
+            [false; 2],
+            [false; 2],
+            [false; 2],
+            false,
+        );
+        let mut selects = BTreeSet::new();
+        let hmm = arb_hmm_op();
+        for _ in 0..20_000 {
+            match hmm.new_tree(&mut runner).expect("strategy").current() {
+                Op::HmmFault {
+                    req: r,
+                    page_req: pr,
+                    owner: o,
+                    seq: s,
+                    ..
+                } => {
+                    req.insert(r);
+                    page_req[pr.is_some() as usize] = true;
+                    owner[o.is_some() as usize] = true;
+                    seq[s.is_some() as usize] = true;
+                }
+                Op::MigrateSetup {
+                    select,
+                    fault_page: fp,
+                    ..
+                } => {
+                    selects.insert(select);
+                    fault_page[fp.is_some() as usize] = true;
+                }
+                Op::MigrateAlloc { dest, fail: f, .. } => {
+                    fail[f.is_some() as usize] = true;
+                    sys |= dest == MigrateDest::System;
+                }
+                _ => {}
+            }
+        }
+        assert_eq!(req.len(), 3);
+        assert_eq!(selects.len(), 32);
+        for both in [page_req, owner, seq, fault_page, fail] {
+            assert_eq!(both, [true, true]);
+        }
+        assert!(sys);
         let mut pages = BTreeSet::new();
         let ps = arb_page();
         for _ in 0..20_000 {

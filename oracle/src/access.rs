@@ -86,7 +86,8 @@ impl World {
             self.handle_fault(p, page, kind).map_err(|e| match e {
                 FaultError::Bus => Stop::Signal(Signal::Bus),
                 FaultError::Oom => Stop::Signal(Signal::Oom),
-                FaultError::Blocked => Stop::Blocked,
+                // A CPU fault may retry: userfaultfd waits for its handler.
+                FaultError::Blocked | FaultError::Userfault => Stop::Blocked,
             })?;
         }
         Err(Stop::Blocked)

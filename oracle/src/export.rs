@@ -1,8 +1,8 @@
 //! The oracle's state as the shared crate's raw [`State`]: a copy, one
 //! entry run per page.
 
-use mmdiff_core::op::ProcId;
-use mmdiff_core::state::{EntryRun, ProcState, State};
+use mmdiff_core::op::{DevId, ProcId};
+use mmdiff_core::state::{DeviceState, EntryRun, ProcState, State};
 
 use crate::world::World;
 
@@ -41,6 +41,22 @@ impl World {
             handles: self.handles.iter().flatten().cloned().collect(),
             locks: self.locks.iter().flatten().cloned().collect(),
             iommu: self.iommu.iter().flatten().cloned().collect(),
+            devices: DevId::all()
+                .map(|d| {
+                    let dev = self.device(d);
+                    DeviceState {
+                        id: d,
+                        pool_total: self.cfg.device_pages,
+                        pool_free: dev.pool_free,
+                        pgmap_refs: dev.pgmap_refs,
+                        released: dev.released,
+                        fail_alloc: dev.fail_alloc,
+                        mirrors: self.export_mirrors(d),
+                    }
+                })
+                .collect(),
+            sessions: self.sessions.iter().flatten().cloned().collect(),
+            notifiers: self.notifiers.iter().flatten().cloned().collect(),
         }
     }
 }

@@ -18,9 +18,13 @@ pub enum FaultError {
     Bus,
     /// `VM_FAULT_OOM`.
     Oom,
-    /// The fault would sleep: a folio lock held by someone else, or a
-    /// userfaultfd write-protect fault waiting for its handler.
+    /// The fault would sleep: a folio lock held by someone else.
     Blocked,
+    /// A userfaultfd write-protect fault (`handle_userfault`): it waits for
+    /// the handler when the fault may be retried (`FAULT_FLAG_ALLOW_RETRY`:
+    /// CPU faults, the unlockable GUP paths) and is `VM_FAULT_SIGBUS`
+    /// otherwise (plain GUP, HMM).
+    Userfault,
 }
 
 /// What the fault is for.
@@ -90,6 +94,13 @@ impl World {
                 }
                 Ok(())
             }
+            // migration_entry_wait(): sleeps until the migration ends.
+            Some(Entry::Migration { .. }) => Err(FaultError::Blocked),
+            // do_swap_page() -> pgmap->ops->migrate_to_ram(); the access is
+            // retried on whatever it left there.
+            Some(Entry::DevicePrivate { level, .. }) => self.device_private_fault(p, page, level),
+            // do_swap_page() -> remove_device_exclusive_entry().
+            Some(Entry::DeviceExclusive { .. }) => self.restore_device_exclusive(p, page),
         }
     }
 
@@ -175,7 +186,7 @@ impl World {
         }
         // A uffd-wp protected PTE hands write faults to userspace.
         if kind.write && !kind.unshare && bits.uffd_wp {
-            return Err(FaultError::Blocked);
+            return Err(FaultError::Userfault);
         }
         match target {
             Target::Io { .. } => Ok(()),
@@ -276,6 +287,7 @@ impl World {
         let new = self
             .alloc_folio(World::fault_zone(vma, kind), 0)
             .ok_or(FaultError::Oom)?;
+        self.invalidate(p, page, page + 1, crate::device::Inval::Clear);
         let value = old.map_or(0, |(f, s)| self.folio(f).contents[s as usize]);
         self.make_new_anon(new);
         {

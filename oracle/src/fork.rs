@@ -2,10 +2,12 @@
 //! mm/huge_memory.c `copy_huge_pmd`).
 
 use mmdiff_core::outcome::{Errno, Outcome};
-use mmdiff_core::state::{Entry, FolioId, PteBits, Target, VmaKind, VmaState};
+use mmdiff_core::state::{Entry, FolioId, MigKind, PteBits, Target, VmaKind, VmaState};
 
 use crate::fault::mkdirty;
-use crate::pte::{entry_folio, is_pmd_leaf, pte};
+use crate::pte::{
+    entry_folio, is_pmd_leaf, pte, with_devpriv_write, with_mig_kind, without_uffd_wp,
+};
 use crate::vma::is_cow;
 use crate::world::{Mm, World};
 
@@ -28,6 +30,11 @@ impl World {
             self.mm_mut(child).vmas.insert(cv.start, cv);
             if !vma_needs_copy(&v) {
                 continue;
+            }
+            if is_cow(&v) {
+                // copy_page_range() write-protects the parent's COW pages
+                // under MMU_NOTIFY_PROTECTION_PAGE.
+                self.invalidate(p, v.start, v.end, crate::device::Inval::Clear);
             }
             if self.copy_range(p, child, &v, &cv).is_err() {
                 self.exit(child);
@@ -80,7 +87,11 @@ impl World {
         v: &VmaState,
         cv: &VmaState,
     ) -> bool {
-        let Some(Entry::Present { target, bits, .. }) = self.entry(p, start) else {
+        let Some(first) = self.entry(p, start) else {
+            return true;
+        };
+        let Entry::Present { target, bits, .. } = first else {
+            self.copy_huge_non_present_pmd(p, child, start, v, cv, first);
             return true;
         };
         match target {
@@ -114,6 +125,45 @@ impl World {
         }
     }
 
+    /// `copy_huge_non_present_pmd()`: a PMD migration entry or a PMD
+    /// device-private entry. Writable ones become read-only in the parent
+    /// (a device-private PMD unconditionally, keeping soft-dirty and
+    /// uffd-wp); the child gets the same entry without uffd-wp unless its
+    /// VMA is registered. A device-private PMD is a mapping: the folio gets a
+    /// reference and a mapcount and is no longer exclusive.
+    fn copy_huge_non_present_pmd(
+        &mut self,
+        p: usize,
+        child: usize,
+        start: u64,
+        v: &VmaState,
+        cv: &VmaState,
+        first: Entry,
+    ) {
+        let downgraded = match first {
+            Entry::Migration { kind, .. } if is_cow(v) && kind != MigKind::Read => {
+                Some(with_mig_kind(first, MigKind::Read))
+            }
+            Entry::DevicePrivate { write: true, .. } => Some(with_devpriv_write(first, false)),
+            _ => None,
+        };
+        if let Some(d) = downgraded {
+            self.rewrite_entry(p, start, |e| *e = d);
+        }
+        let mut ce = downgraded.unwrap_or(first);
+        if !cv.uffd_wp {
+            ce = without_uffd_wp(ce);
+        }
+        if let Entry::DevicePrivate {
+            target: Target::Folio { folio, .. },
+            ..
+        } = ce
+        {
+            self.folio_mut(folio).anon_exclusive[0] = false;
+        }
+        self.set_pmd_entry(child, start, ce);
+    }
+
     /// `folio_try_dup_anon_rmap_*()` fails with -EBUSY when the page is
     /// exclusive and the folio may be DMA-pinned in a COW mapping of an mm
     /// that ever pinned (`folio_needs_cow_for_dma`).
@@ -139,6 +189,48 @@ impl World {
             return Ok(());
         };
         match e {
+            // copy_nonpresent_pte(): a writable or read-exclusive migration
+            // entry becomes plain readable in a COW parent; the child gets
+            // the same entry. No reference: the migration owns the folio.
+            Entry::Migration { kind, .. } => {
+                let mut pe = e;
+                if is_cow(v) && kind != MigKind::Read {
+                    pe = with_mig_kind(e, MigKind::Read);
+                    self.rewrite_entry(p, page, |x| *x = pe);
+                }
+                let ce = if cv.uffd_wp { pe } else { without_uffd_wp(pe) };
+                self.set_pte(child, page, ce);
+            }
+            // A writable device-private entry becomes read-only in both
+            // (the parent's loses soft-dirty, keeps uffd-wp); dup of the
+            // rmap never fails for device-private folios.
+            Entry::DevicePrivate { write, target, .. } => {
+                let mut pe = e;
+                if write && is_cow(v) {
+                    pe = with_devpriv_write(e, false);
+                    if let Entry::DevicePrivate { soft_dirty, .. } = &mut pe {
+                        *soft_dirty = false;
+                    }
+                    self.rewrite_entry(p, page, |x| *x = pe);
+                }
+                if let Target::Folio { folio, page: sub } = target {
+                    self.folio_mut(folio).anon_exclusive[sub as usize] = false;
+                }
+                let ce = if cv.uffd_wp { pe } else { without_uffd_wp(pe) };
+                self.set_pte(child, page, ce);
+            }
+            // try_restore_exclusive_pte(): restore a present PTE first
+            // (folio_trylock; failure makes the whole fork fail with
+            // -ENOMEM), then copy that.
+            Entry::DeviceExclusive { target, .. } => {
+                if let Target::Folio { folio, .. } = target {
+                    if self.folio(folio).locked {
+                        return Err(());
+                    }
+                }
+                self.restore_exclusive_pte(p, page);
+                return self.copy_pte(p, child, page, v, cv);
+            }
             Entry::Swap {
                 slot,
                 soft_dirty,

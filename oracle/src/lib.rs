@@ -11,13 +11,19 @@
 #![forbid(unsafe_code)]
 
 pub mod access;
+pub mod device;
+pub mod dmirror;
+pub mod dmirror_migrate;
+pub mod exclusive;
 pub mod export;
 pub mod fault;
 pub mod file;
 pub mod fork;
 pub mod gup;
+pub mod hmm;
 pub mod iommu;
 pub mod migrate;
+pub mod migrate_device;
 pub mod ops;
 pub mod protect;
 pub mod pte;

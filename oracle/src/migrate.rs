@@ -9,7 +9,7 @@
 
 use mmdiff_core::op::Zone;
 use mmdiff_core::outcome::{Errno, Outcome};
-use mmdiff_core::state::{Entry, FolioId, Level, Memory, Target};
+use mmdiff_core::state::{Entry, FolioId, Level, Memory, PteBits, Target};
 
 use crate::pte::bits_of;
 use crate::world::World;
@@ -89,20 +89,30 @@ impl World {
         let mut dirty = old.dirty;
         let mut exclusive = vec![false; old.anon_exclusive.len()];
         for &(q, page) in &mappers {
+            // try_to_migrate_one(): MMU_NOTIFY_CLEAR per mapping.
+            self.invalidate(q, page, page + 1, crate::device::Inval::Clear);
             let Some(e) = self.entry(q, page) else {
                 continue;
             };
             if bits_of(&e).is_some_and(|b| b.dirty) {
                 dirty = true;
             }
-            if let Entry::Present {
-                level,
-                target: Target::Folio { page: sub, .. },
-                ..
-            } = e
-            {
-                // A PMD migration entry carries the head page's flag.
-                let idx = if level == Level::Pmd { 0 } else { sub as usize };
+            // A PMD migration entry carries the head page's flag; a
+            // device-exclusive entry of an exclusive page becomes a
+            // read-exclusive migration entry.
+            let mapped = match e {
+                Entry::Present {
+                    level,
+                    target: Target::Folio { page: sub, .. },
+                    ..
+                } => Some(if level == Level::Pmd { 0 } else { sub as usize }),
+                Entry::DeviceExclusive {
+                    target: Target::Folio { page: sub, .. },
+                    ..
+                } => Some(sub as usize),
+                _ => None,
+            };
+            if let Some(idx) = mapped {
                 exclusive[idx] |= old.anon_exclusive[idx];
             }
         }
@@ -122,12 +132,38 @@ impl World {
             new.contents = old.contents.clone();
         }
         for &(q, page) in &mappers {
-            if let Some(Entry::Present {
-                target: Target::Folio { folio, .. },
-                ..
-            }) = self.mm_mut(q).ptes.get_mut(&page)
-            {
-                *folio = new_id;
+            match self.mm_mut(q).ptes.get_mut(&page) {
+                Some(Entry::Present {
+                    target: Target::Folio { folio, .. },
+                    ..
+                }) => *folio = new_id,
+                // try_to_migrate_one() turns a device-exclusive entry into a
+                // non-writable migration entry, and remove_migration_pte()
+                // maps the new folio with an old, read-only PTE: the device
+                // loses its exclusive access.
+                Some(e @ Entry::DeviceExclusive { .. }) => {
+                    let Entry::DeviceExclusive {
+                        target: Target::Folio { page: sub, .. },
+                        soft_dirty,
+                        uffd_wp,
+                    } = *e
+                    else {
+                        continue;
+                    };
+                    *e = Entry::Present {
+                        level: Level::Pte,
+                        target: Target::Folio {
+                            folio: new_id,
+                            page: sub,
+                        },
+                        bits: PteBits {
+                            soft_dirty,
+                            uffd_wp,
+                            ..PteBits::default()
+                        },
+                    };
+                }
+                _ => {}
             }
         }
         if let Some((obj, index)) = old.mapping {

@@ -177,7 +177,146 @@ impl World {
                 }
                 self.iommu_unreg(i)
             }
+            Op::HmmFault {
+                p,
+                range,
+                req,
+                page_req,
+                owner,
+                seq,
+            } => {
+                let p = self.proc_index(p.index())?;
+                let (start, end) = self.abs_range(&range)?;
+                let base = self.cfg.window_base(range.slot.0);
+                let page_req = page_req.map(|(a, b, r)| (base + a as u64, base + b as u64, r));
+                if let Some(n) = seq {
+                    self.notifier_of(n.index(), p)?;
+                }
+                self.hmm_fault_op(p, start, end, req, page_req, owner, seq)
+            }
+            Op::Notifier { n, p, range } => {
+                let p = self.proc_index(p.index())?;
+                let (start, end) = self.abs_range(&range)?;
+                if self.notifiers[n.index()].is_some() {
+                    return Err(Outcome::Err(Errno::EBUSY));
+                }
+                self.notifier_insert(n, p, start, end);
+                Outcome::OK
+            }
+            Op::ReadBegin { n } => {
+                let Some(x) = self.notifiers[n.index()].as_mut() else {
+                    return Err(Outcome::Err(Errno::ENOENT));
+                };
+                x.stale = false;
+                Outcome::OK
+            }
+            Op::ReadRetry { n } => {
+                let Some(x) = self.notifiers[n.index()].as_ref() else {
+                    return Err(Outcome::Err(Errno::ENOENT));
+                };
+                Outcome::count(u64::from(x.stale))
+            }
+            Op::MigrateSetup {
+                s,
+                p,
+                range,
+                select,
+                owner,
+                fault_page,
+            } => {
+                let p = self.proc_index(p.index())?;
+                let (start, end) = self.abs_range(&range)?;
+                if self.sessions[s.index()].is_some() {
+                    return Err(Outcome::Err(Errno::EBUSY));
+                }
+                let fault_page = match fault_page {
+                    Some(fp) => Some(self.abs_page(&PageAt {
+                        slot: range.slot,
+                        page: fp,
+                    })?),
+                    None => None,
+                };
+                self.migrate_setup_op(s, p, start, end, select, owner, fault_page)
+            }
+            Op::MigrateAlloc {
+                s,
+                dest,
+                fail,
+                split,
+            } => {
+                self.session_exists(s.index())?;
+                self.migrate_alloc_op(s, dest, fail, split)
+            }
+            Op::MigratePages { s } => {
+                self.session_exists(s.index())?;
+                self.migrate_pages_op(s)
+            }
+            Op::MigrateFinalize { s } => {
+                self.session_exists(s.index())?;
+                self.migrate_finalize_op(s)
+            }
+            Op::DevRead { d, p, range } => {
+                let (p, start, end) = self.dev_args(p.index(), &range)?;
+                self.dev_read(d, p, start, end, range.start as u64)
+            }
+            Op::DevWrite { d, p, range, fill } => {
+                let (p, start, end) = self.dev_args(p.index(), &range)?;
+                self.dev_write(d, p, start, end, range.start as u64, fill)
+            }
+            Op::MigrateToDev { d, p, range } => {
+                let (p, start, end) = self.dev_args(p.index(), &range)?;
+                self.migrate_to_dev(d, p, start, end, range.start as u64)
+            }
+            Op::MigrateToSys { d, p, range } => {
+                let (p, start, end) = self.dev_args(p.index(), &range)?;
+                self.migrate_to_sys(d, p, start, end)
+            }
+            Op::DevSnapshot { d, p, range } => {
+                let (p, start, end) = self.dev_args(p.index(), &range)?;
+                self.dev_snapshot(d, p, start, end)
+            }
+            Op::DevExclusive { d, p, range } => {
+                let (p, start, end) = self.dev_args(p.index(), &range)?;
+                self.dev_exclusive(d, p, start, end, range.start as u64)
+            }
+            Op::DevCheckExclusive { d, p, range } => {
+                let (p, start, end) = self.dev_args(p.index(), &range)?;
+                self.dev_check_exclusive(d, p, start, end)
+            }
+            Op::DevRelease { d } => self.dev_release(d),
+            Op::DevFailAlloc { d } => {
+                self.device_mut(d).fail_alloc = true;
+                Outcome::OK
+            }
+            Op::DevClose { d, p } => {
+                let p = self.proc_index(p.index())?;
+                self.dev_close(d, p)
+            }
         })
+    }
+
+    /// A driver ioctl's process and range.
+    fn dev_args(&self, p: usize, range: &PageRange) -> Early<(usize, u64, u64)> {
+        let p = self.proc_index(p)?;
+        let (start, end) = self.abs_range(range)?;
+        Ok((p, start, end))
+    }
+
+    fn session_exists(&self, s: usize) -> Early<()> {
+        if self.sessions[s].is_none() {
+            return Err(Outcome::Err(Errno::ENOENT));
+        }
+        Ok(())
+    }
+
+    /// A notifier snapshot given to `hmm-fault` must exist and belong to
+    /// the process walked.
+    fn notifier_of(&self, n: usize, p: usize) -> Early<()> {
+        match &self.notifiers[n] {
+            Some(x) if x.proc.index() == p => Ok(()),
+            Some(_) => Err(Outcome::Err(Errno::EINVAL)),
+            None => Err(Outcome::Err(Errno::ENOENT)),
+        }
     }
 
     /// An op naming an empty process slot: `ENOENT`, nothing changes.
@@ -327,6 +466,7 @@ impl World {
             self.zap_range(p, s, e);
         }
         self.procs[p] = None;
+        self.forget_process(p);
         self.release_unused_objects();
     }
 
@@ -473,6 +613,7 @@ impl World {
         }
         self.munmap(p, dst, dst + len);
         self.split_vmas_for(p, start, end);
+        self.invalidate(p, start, end, crate::device::Inval::Clear);
         // Leaves that cannot move as a whole are split first.
         let aligned =
             (dst as i64 - start as i64).rem_euclid(crate::world::World::pmd_pages() as i64) == 0;
@@ -498,7 +639,12 @@ impl World {
             // tracker notices the move.
             match &mut e {
                 mmdiff_core::state::Entry::Present { bits, .. } => bits.soft_dirty = true,
-                mmdiff_core::state::Entry::Swap { soft_dirty, .. } => *soft_dirty = true,
+                mmdiff_core::state::Entry::Swap { soft_dirty, .. }
+                | mmdiff_core::state::Entry::Migration { soft_dirty, .. }
+                | mmdiff_core::state::Entry::DevicePrivate { soft_dirty, .. }
+                | mmdiff_core::state::Entry::DeviceExclusive { soft_dirty, .. } => {
+                    *soft_dirty = true
+                }
             }
             mm.ptes.insert(k - start + dst, e);
         }
@@ -520,7 +666,7 @@ impl World {
         if self.locks[x].is_some() {
             return Err(Outcome::Err(Errno::EBUSY));
         }
-        let Some((folio, _)) = self.folio_at(p, page) else {
+        let Some((folio, _)) = self.entry(p, page).and_then(|e| e.folio_page()) else {
             return Err(Outcome::Err(Errno::EFAULT));
         };
         if self.folio(folio).locked {

@@ -3,9 +3,10 @@
 
 use mmdiff_core::op::FsKind;
 use mmdiff_core::outcome::{Errno, Outcome};
-use mmdiff_core::state::{Entry, FolioId, ObjId, PteBits, Target, VmaKind, VmaState};
+use mmdiff_core::state::{Entry, FolioId, MigKind, ObjId, PteBits, Target, VmaKind, VmaState};
 
-use crate::pte::{entry_folio, is_pmd_leaf};
+use crate::device::Inval;
+use crate::pte::{entry_folio, is_pmd_leaf, with_devpriv_write, with_mig_kind};
 use crate::vma::is_shared;
 use crate::world::World;
 
@@ -24,7 +25,7 @@ impl World {
     /// uffd-wp tracking needs the write fault, and either the page is an
     /// exclusive anon page of a private mapping or, in a shared mapping,
     /// the PTE is already dirty.
-    fn can_change_writable(&self, vma: &VmaState, e: &Entry) -> bool {
+    pub(crate) fn can_change_writable(&self, vma: &VmaState, e: &Entry) -> bool {
         let Entry::Present { target, bits, .. } = e else {
             return false;
         };
@@ -48,12 +49,17 @@ impl World {
     /// entry is rebuilt from the new `vm_page_prot` (`pte_modify`) and may
     /// be upgraded to writable; non-present entries are unchanged.
     pub fn change_protection(&mut self, p: usize, s: u64, e: u64) {
+        self.invalidate(p, s, e, Inval::Clear);
         let pages: Vec<u64> = self.mm(p).ptes.range(s..e).map(|(&k, _)| k).collect();
         for page in pages {
-            let Some(entry @ Entry::Present { .. }) = self.entry(p, page) else {
+            let Some(entry) = self.entry(p, page) else {
                 continue;
             };
             if is_pmd_leaf(&entry) && page != World::pmd_start(page) {
+                continue;
+            }
+            if !matches!(entry, Entry::Present { .. }) {
+                self.change_softleaf(p, page, entry);
                 continue;
             }
             let vma = self.vma_at(p, page).expect("entry inside a VMA");
@@ -66,6 +72,44 @@ impl World {
             }
             self.update_bits(p, page, |b| b.write = write && !b.uffd_wp);
         }
+    }
+
+    /// `change_softleaf_pte()` / `change_non_present_huge_pmd()`: a
+    /// writable migration entry becomes read-exclusive (anon) or readable
+    /// (file), keeping soft-dirty; a writable device-private entry becomes
+    /// read-only, dropping soft-dirty and keeping uffd-wp (at PMD level too:
+    /// the 2026 fix of `change_non_present_huge_pmd`, Fixes 368076f52ebe, is
+    /// modelled). Everything else is unchanged.
+    fn change_softleaf(&mut self, p: usize, page: u64, entry: Entry) {
+        let new = match entry {
+            Entry::Migration {
+                kind: MigKind::Write,
+                target,
+                ..
+            } => {
+                let anon = match target {
+                    Target::Folio { folio, .. } => self.folio(folio).anon,
+                    _ => false,
+                };
+                with_mig_kind(
+                    entry,
+                    if anon {
+                        MigKind::ReadExclusive
+                    } else {
+                        MigKind::Read
+                    },
+                )
+            }
+            Entry::DevicePrivate { write: true, .. } => {
+                let mut d = with_devpriv_write(entry, false);
+                if let Entry::DevicePrivate { soft_dirty, .. } = &mut d {
+                    *soft_dirty = false;
+                }
+                d
+            }
+            _ => return,
+        };
+        self.rewrite_entry(p, page, |e| *e = new);
     }
 
     /// `clear_refs` with `CLEAR_REFS_SOFT_DIRTY`: every VMA loses
@@ -83,6 +127,8 @@ impl World {
             if let Some(vm) = self.mm_mut(p).vmas.get_mut(&v.start) {
                 vm.soft_dirty = false;
             }
+            // MMU_NOTIFY_SOFT_DIRTY over the VMA.
+            self.invalidate(p, v.start, v.end, Inval::Clear);
             let pages: Vec<u64> = self
                 .mm(p)
                 .ptes
@@ -113,9 +159,8 @@ impl World {
                             });
                         }
                     }
-                    Some(Entry::Swap { .. }) => {
-                        self.update_swap_bits(p, page, |_, sd, _| *sd = false)
-                    }
+                    // clear_soft_dirty(): swap-format entries lose the bit too.
+                    Some(_) => self.update_swp_bits(p, page, |sd, _| *sd = false),
                     None => {}
                 }
             }
@@ -145,6 +190,7 @@ impl World {
             }
         }
         self.set_vma_attr(p, s, e, |vm| vm.uffd_wp = true);
+        self.invalidate(p, s, e, Inval::Clear);
         let pages: Vec<u64> = self.mm(p).ptes.range(s..e).map(|(&k, _)| k).collect();
         for page in pages {
             match self.entry(p, page) {
@@ -168,8 +214,10 @@ impl World {
                         }
                     }
                 }
-                Some(Entry::Swap { .. }) => self.update_swap_bits(p, page, |_, _, u| *u = on),
-                None => {}
+                Some(entry) if !is_pmd_leaf(&entry) || page == World::pmd_start(page) => {
+                    self.update_swp_bits(p, page, |_, u| *u = on);
+                }
+                Some(_) | None => {}
             }
         }
         self.merge_vmas(p);
@@ -181,6 +229,7 @@ impl World {
     /// later reclaim discards them unless they are written again). Large
     /// folios are split first; if they cannot be, they are skipped.
     pub fn madvise_free(&mut self, p: usize, s: u64, e: u64) {
+        self.invalidate(p, s, e, Inval::Clear);
         let pages: Vec<u64> = self.mm(p).ptes.range(s..e).map(|(&k, _)| k).collect();
         for page in pages {
             match self.entry(p, page) {
@@ -218,7 +267,9 @@ impl World {
                     }
                     self.mark_lazyfree(p, page, folio);
                 }
-                None => {}
+                // Migration, device-private and device-exclusive entries are
+                // not swap entries: MADV_FREE leaves them.
+                Some(_) | None => {}
             }
         }
     }

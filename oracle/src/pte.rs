@@ -9,7 +9,7 @@
 //! for mappings.
 
 use mmdiff_core::op::PMD_PAGES;
-use mmdiff_core::state::{Entry, FolioId, Level, PteBits, Target};
+use mmdiff_core::state::{Entry, FolioId, Level, MigKind, PteBits, Target};
 
 use crate::world::World;
 
@@ -24,10 +24,28 @@ pub fn entry_folio(e: &Entry) -> Option<(FolioId, u32)> {
     }
 }
 
+/// The folio page an entry maps, counting as a mapping (present,
+/// device-private and device-exclusive entries hold a mapcount and a
+/// reference; migration entries do not).
+pub fn mapped_folio(e: &Entry) -> Option<(FolioId, u32)> {
+    match e {
+        Entry::Migration { .. } | Entry::Swap { .. } => None,
+        _ => e.folio_page(),
+    }
+}
+
+/// Whether the entry is one page of a PMD-level leaf (present, migration
+/// or device-private).
 pub fn is_pmd_leaf(e: &Entry) -> bool {
     matches!(
         e,
         Entry::Present {
+            level: Level::Pmd,
+            ..
+        } | Entry::Migration {
+            level: Level::Pmd,
+            ..
+        } | Entry::DevicePrivate {
             level: Level::Pmd,
             ..
         }
@@ -50,6 +68,63 @@ pub fn pte(target: Target, bits: PteBits) -> Entry {
     }
 }
 
+/// The same migration entry with another kind.
+pub fn with_mig_kind(e: Entry, k: MigKind) -> Entry {
+    match e {
+        Entry::Migration {
+            level,
+            target,
+            young,
+            dirty,
+            soft_dirty,
+            uffd_wp,
+            ..
+        } => Entry::Migration {
+            level,
+            target,
+            kind: k,
+            young,
+            dirty,
+            soft_dirty,
+            uffd_wp,
+        },
+        other => other,
+    }
+}
+
+/// The same device-private entry, writable or not.
+pub fn with_devpriv_write(e: Entry, w: bool) -> Entry {
+    match e {
+        Entry::DevicePrivate {
+            level,
+            target,
+            soft_dirty,
+            uffd_wp,
+            ..
+        } => Entry::DevicePrivate {
+            level,
+            target,
+            write: w,
+            soft_dirty,
+            uffd_wp,
+        },
+        other => other,
+    }
+}
+
+/// The entry without its uffd-wp bit (`pte_swp_clear_uffd_wp`).
+pub fn without_uffd_wp(e: Entry) -> Entry {
+    let mut e = e;
+    match &mut e {
+        Entry::Swap { uffd_wp, .. }
+        | Entry::Migration { uffd_wp, .. }
+        | Entry::DevicePrivate { uffd_wp, .. }
+        | Entry::DeviceExclusive { uffd_wp, .. } => *uffd_wp = false,
+        Entry::Present { bits, .. } => bits.uffd_wp = false,
+    }
+    e
+}
+
 impl World {
     pub fn entry(&self, p: usize, page: u64) -> Option<Entry> {
         self.procs[p].as_ref()?.ptes.get(&page).copied()
@@ -59,7 +134,7 @@ impl World {
     /// rmap/swap accounting of the caller's path).
     pub fn set_pte(&mut self, p: usize, page: u64, e: Entry) {
         debug_assert!(!is_pmd_leaf(&e));
-        if let Some((folio, _)) = entry_folio(&e) {
+        if let Some((folio, _)) = mapped_folio(&e) {
             let f = self.folio_mut(folio);
             f.mapcount += 1;
             f.refcount += 1;
@@ -80,7 +155,7 @@ impl World {
     pub fn clear_pte(&mut self, p: usize, page: u64) -> Option<Entry> {
         let e = self.mm_mut(p).ptes.remove(&page)?;
         debug_assert!(!is_pmd_leaf(&e));
-        if let Some((folio, _)) = entry_folio(&e) {
+        if let Some((folio, _)) = mapped_folio(&e) {
             self.folio_mut(folio).mapcount -= 1;
             self.folio_put(folio, 1);
         }
@@ -92,11 +167,24 @@ impl World {
         Some(e)
     }
 
-    /// Install a PMD leaf at PMD-aligned `start`: `target` is the target of
-    /// the first page.
+    /// Install a present PMD leaf at PMD-aligned `start`: `target` is the
+    /// target of the first page.
     pub fn set_pmd(&mut self, p: usize, start: u64, target: Target, bits: PteBits) {
+        let first = Entry::Present {
+            level: Level::Pmd,
+            target,
+            bits,
+        };
+        self.set_pmd_entry(p, start, first);
+    }
+
+    /// Install a PMD-level entry (present, migration or device-private)
+    /// whose first page is `first`; a mapping PMD takes one mapcount, one
+    /// entire mapcount and one reference for the whole folio.
+    pub fn set_pmd_entry(&mut self, p: usize, start: u64, first: Entry) {
         debug_assert_eq!(start % PMD_PAGES as u64, 0);
-        if let Target::Folio { folio, .. } = target {
+        debug_assert!(is_pmd_leaf(&first));
+        if let Some((folio, _)) = mapped_folio(&first) {
             let f = self.folio_mut(folio);
             f.mapcount += 1;
             f.entire_mapcount += 1;
@@ -104,12 +192,7 @@ impl World {
         }
         let mm = self.mm_mut(p);
         for i in 0..PMD_PAGES {
-            let e = Entry::Present {
-                level: Level::Pmd,
-                target: target.advanced(i),
-                bits,
-            };
-            let old = mm.ptes.insert(start + i as u64, e);
+            let old = mm.ptes.insert(start + i as u64, first.advanced(i));
             debug_assert!(old.is_none(), "set_pmd over an existing entry");
         }
     }
@@ -123,7 +206,7 @@ impl World {
         for i in 0..PMD_PAGES as u64 {
             mm.ptes.remove(&(start + i));
         }
-        if let Some((folio, _)) = entry_folio(&first) {
+        if let Some((folio, _)) = mapped_folio(&first) {
             let f = self.folio_mut(folio);
             f.mapcount -= 1;
             f.entire_mapcount -= 1;
@@ -165,6 +248,68 @@ impl World {
         }) = self.mm_mut(p).ptes.get_mut(&page)
         {
             change(exclusive, soft_dirty, uffd_wp);
+        }
+    }
+
+    /// Change the soft-dirty and uffd-wp bits of any non-present entry
+    /// (they live in the swap-format entry, `pte_swp_*`); a PMD-level entry
+    /// changes as a whole.
+    pub fn update_swp_bits(&mut self, p: usize, page: u64, change: impl Fn(&mut bool, &mut bool)) {
+        let Some(e) = self.entry(p, page) else { return };
+        let pages: Vec<u64> = if is_pmd_leaf(&e) {
+            let s = World::pmd_start(page);
+            (s..s + PMD_PAGES as u64).collect()
+        } else {
+            vec![page]
+        };
+        let mm = self.mm_mut(p);
+        for pg in pages {
+            match mm.ptes.get_mut(&pg) {
+                Some(Entry::Swap {
+                    soft_dirty,
+                    uffd_wp,
+                    ..
+                })
+                | Some(Entry::Migration {
+                    soft_dirty,
+                    uffd_wp,
+                    ..
+                })
+                | Some(Entry::DevicePrivate {
+                    soft_dirty,
+                    uffd_wp,
+                    ..
+                })
+                | Some(Entry::DeviceExclusive {
+                    soft_dirty,
+                    uffd_wp,
+                    ..
+                }) => change(soft_dirty, uffd_wp),
+                _ => {}
+            }
+        }
+    }
+
+    /// Replace the entry at `page` (PTE level) or the PMD leaf containing it
+    /// in place, without touching any counter: for rewrites that keep the
+    /// same folio mapped (fork and mprotect downgrades, device-exclusive
+    /// conversions). `change` edits the first page's entry.
+    pub fn rewrite_entry(&mut self, p: usize, page: u64, change: impl Fn(&mut Entry)) {
+        let Some(e) = self.entry(p, page) else { return };
+        if is_pmd_leaf(&e) {
+            let s = World::pmd_start(page);
+            let Some(mut first) = self.entry(p, s) else {
+                return;
+            };
+            change(&mut first);
+            let mm = self.mm_mut(p);
+            for i in 0..PMD_PAGES {
+                mm.ptes.insert(s + i as u64, first.advanced(i));
+            }
+        } else {
+            let mut e = e;
+            change(&mut e);
+            self.mm_mut(p).ptes.insert(page, e);
         }
     }
 

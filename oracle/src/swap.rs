@@ -8,6 +8,7 @@
 
 use mmdiff_core::state::{Entry, FolioId, ObjId, PteBits, SwapId, Target, VmaState};
 
+use crate::device::Inval;
 use crate::fault::{mkdirty, FaultError, FaultKind, FaultResult};
 use crate::pte::pte;
 use crate::world::World;
@@ -126,6 +127,15 @@ impl World {
         if self.folio(folio).locked {
             return false;
         }
+        // A device holds it exclusively: reclaim leaves it alone (model
+        // decision; the device would have to give it back first).
+        let exclusive_elsewhere = self
+            .mappers(folio)
+            .iter()
+            .any(|&(q, pg)| matches!(self.entry(q, pg), Some(Entry::DeviceExclusive { .. })));
+        if exclusive_elsewhere {
+            return false;
+        }
         // folio_referenced() clears the young bits of every mapping; the
         // model does not age folios, so a referenced folio is still
         // reclaimed in the same pass.
@@ -217,6 +227,7 @@ impl World {
                 self.folio_mut(folio).dirty = true;
             }
             self.folio_mut(folio).anon_exclusive[0] = false;
+            self.invalidate(q, page, page + 1, Inval::Clear);
             self.clear_pte(q, page);
             self.set_pte(
                 q,
@@ -246,6 +257,7 @@ impl World {
             return false;
         }
         for (q, page) in mappers {
+            self.invalidate(q, page, page + 1, Inval::Clear);
             self.clear_pte(q, page);
         }
         true
@@ -264,6 +276,7 @@ impl World {
                     self.folio_mut(folio).dirty = true;
                 }
             }
+            self.invalidate(q, page, page + 1, Inval::Clear);
             self.clear_pte(q, page);
         }
         let value = self.folio(folio).contents[0];

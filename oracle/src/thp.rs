@@ -8,7 +8,9 @@
 
 use mmdiff_core::op::PMD_PAGES;
 use mmdiff_core::outcome::Errno;
-use mmdiff_core::state::{Entry, FolioId, HugeHint, Level, PteBits, Target, VmaKind, VmaState};
+use mmdiff_core::state::{
+    Entry, FolioId, HugeHint, Level, Memory, PageRef, PteBits, Target, VmaKind, VmaState,
+};
 
 use crate::fault::{mkdirty, FaultError, FaultKind, FaultResult};
 use crate::pte::{entry_folio, is_pmd_leaf, pte};
@@ -84,7 +86,7 @@ impl World {
             return Ok(());
         }
         if kind.write && !kind.unshare && bits.uffd_wp {
-            return Err(FaultError::Blocked);
+            return Err(FaultError::Userfault);
         }
         match target {
             Target::HugeZero { .. } => self.do_huge_zero_wp_pmd(p, page, vma, kind),
@@ -107,6 +109,7 @@ impl World {
         let suitable = vma.hint == HugeHint::Huge && vma.start <= start && start + NR <= vma.end;
         if kind.write && !kind.unshare && suitable {
             if let Some(folio) = self.alloc_folio(World::fault_zone(vma, kind), 9) {
+                self.invalidate(p, start, start + NR, crate::device::Inval::Clear);
                 self.clear_pmd(p, start);
                 self.map_new_thp(p, start, vma, folio);
                 return Ok(());
@@ -156,12 +159,17 @@ impl World {
     /// PMD mapping makes every page `PageAnonExclusive`.
     pub fn split_pmd(&mut self, p: usize, page: u64) {
         let start = World::pmd_start(page);
-        let Some(first @ Entry::Present { target, bits, .. }) = self.entry(p, start) else {
+        let Some(first) = self.entry(p, start) else {
             return;
         };
         if !is_pmd_leaf(&first) {
             return;
         }
+        let Entry::Present { target, bits, .. } = first else {
+            self.split_non_present_pmd(p, start, first);
+            return;
+        };
+        self.invalidate(p, start, start + NR, crate::device::Inval::Clear);
         let mm = self.mm_mut(p);
         for i in 0..NR {
             mm.ptes.remove(&(start + i));
@@ -205,6 +213,69 @@ impl World {
         }
     }
 
+    /// `__split_huge_pmd_locked()` of a PMD migration entry or a PMD
+    /// device-private entry: 512 PTE entries of the same kind and bits. A
+    /// migration entry holds no mapping; a device-private PMD's mapping
+    /// becomes 512 PTE mappings (a reference and a mapcount each), and an
+    /// exclusive PMD makes every page exclusive.
+    fn split_non_present_pmd(&mut self, p: usize, start: u64, first: Entry) {
+        self.invalidate(p, start, start + NR, crate::device::Inval::Clear);
+        let mm = self.mm_mut(p);
+        for i in 0..NR {
+            mm.ptes.remove(&(start + i));
+        }
+        let as_pte = |e: Entry| match e {
+            Entry::Migration {
+                target,
+                kind,
+                young,
+                dirty,
+                soft_dirty,
+                uffd_wp,
+                ..
+            } => Entry::Migration {
+                level: Level::Pte,
+                target,
+                kind,
+                young,
+                dirty,
+                soft_dirty,
+                uffd_wp,
+            },
+            Entry::DevicePrivate {
+                target,
+                write,
+                soft_dirty,
+                uffd_wp,
+                ..
+            } => Entry::DevicePrivate {
+                level: Level::Pte,
+                target,
+                write,
+                soft_dirty,
+                uffd_wp,
+            },
+            other => other,
+        };
+        if let Entry::DevicePrivate {
+            target: Target::Folio { folio, .. },
+            ..
+        } = first
+        {
+            let f = self.folio_mut(folio);
+            if f.anon_exclusive[0] {
+                f.anon_exclusive.iter_mut().for_each(|x| *x = true);
+            }
+            // The PMD's mapping and reference are replaced by set_pte's.
+            f.mapcount -= 1;
+            f.entire_mapcount -= 1;
+            f.refcount -= 1;
+        }
+        for i in 0..PMD_PAGES {
+            self.set_pte(p, start + i as u64, as_pte(first.advanced(i)));
+        }
+    }
+
     /// `split_folio()` of a large anon folio into order-0 folios
     /// (`split_huge_page_to_list_to_order`). Refused (`None`) when the folio
     /// is locked by someone else or holds references beyond its mappings
@@ -244,22 +315,50 @@ impl World {
             piece.contents = vec![old.contents[i]];
             self.folios.insert(id, piece);
         }
-        // Re-point every PTE at its piece and count the mappings anew.
+        // Re-point every PTE-level mapping (present, device-private,
+        // device-exclusive) at its piece and count the mappings anew.
         for mm in self.procs.iter_mut().flatten() {
             for e in mm.ptes.values_mut() {
-                if let Entry::Present {
-                    level: Level::Pte,
-                    target:
-                        Target::Folio {
-                            folio: f,
-                            page: sub,
-                        },
-                    ..
-                } = e
+                let target = match e {
+                    Entry::Present {
+                        level: Level::Pte,
+                        target,
+                        ..
+                    }
+                    | Entry::DevicePrivate {
+                        level: Level::Pte,
+                        target,
+                        ..
+                    }
+                    | Entry::DeviceExclusive { target, .. } => target,
+                    _ => continue,
+                };
+                if let Target::Folio {
+                    folio: f,
+                    page: sub,
+                } = target
                 {
                     if *f == folio {
                         *f = ids[*sub as usize];
                         *sub = 0;
+                    }
+                }
+            }
+        }
+        // Device page tables point at pages, not folios: each entry follows
+        // its page into the piece.
+        for dev in &mut self.devices {
+            for m in dev.mirrors.values_mut() {
+                for (target, _) in m.values_mut() {
+                    if let PageRef::Folio {
+                        folio: f,
+                        page: sub,
+                    } = target
+                    {
+                        if *f == folio {
+                            *f = ids[*sub as usize];
+                            *sub = 0;
+                        }
                     }
                 }
             }
@@ -281,7 +380,8 @@ impl World {
     /// The `split-thp` op on the folio mapped at `page`.
     pub fn split_thp_at(&mut self, p: usize, page: u64) -> Result<(), Errno> {
         let (folio, _) = self.folio_at(p, page).ok_or(Errno::EINVAL)?;
-        if !self.folio(folio).is_large() {
+        // Device folios split only through migration (folio_split callback).
+        if !self.folio(folio).is_large() || matches!(self.folio(folio).memory, Memory::Device(_)) {
             return Err(Errno::EINVAL);
         }
         if self.folio(folio).locked {
@@ -361,6 +461,8 @@ impl World {
                     values[i] = f.contents[sub as usize];
                 }
                 Some(Entry::Swap { .. }) => return Err(Errno::EAGAIN),
+                // SCAN_PTE_NON_PRESENT (default errno).
+                Some(_) => return Err(Errno::EINVAL),
             }
         }
         let folio = self.alloc_folio(vma.zone, 9).ok_or(Errno::ENOMEM)?;

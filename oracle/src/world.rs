@@ -9,9 +9,11 @@ use std::collections::BTreeMap;
 
 use mmdiff_core::op::{FileId, Zone, PMD_PAGES};
 use mmdiff_core::state::{
-    Entry, FolioId, FolioState, HandleState, LockState, Memory, ObjId, ObjectState, PreregState,
-    SwapId, SwapState, VmaState,
+    Entry, FolioId, FolioState, HandleState, LockState, Memory, NotifierState, ObjId, ObjectState,
+    PreregState, SessionState, SwapId, SwapState, VmaState,
 };
+
+use crate::device::Device;
 use mmdiff_core::Config;
 
 /// One process's address space (`struct mm_struct`).
@@ -44,6 +46,10 @@ pub struct World {
     pub handles: [Option<HandleState>; 16],
     pub locks: [Option<LockState>; 4],
     pub iommu: [Option<PreregState>; 4],
+    pub devices: [Device; 4],
+    /// Migration sessions (`struct migrate_vma` between setup and finalize).
+    pub sessions: [Option<SessionState>; 4],
+    pub notifiers: [Option<NotifierState>; 4],
 }
 
 impl World {
@@ -62,6 +68,12 @@ impl World {
             handles: Default::default(),
             locks: Default::default(),
             iommu: Default::default(),
+            devices: std::array::from_fn(|_| Device {
+                pool_free: cfg.device_pages,
+                ..Device::default()
+            }),
+            sessions: Default::default(),
+            notifiers: Default::default(),
         }
     }
 
@@ -138,8 +150,10 @@ impl World {
     /// `free_unref_folios()`: the pages go back to their zone.
     pub fn free_folio(&mut self, id: FolioId) {
         if let Some(f) = self.folios.remove(&id) {
-            let Memory::Zone(zone) = f.memory;
-            self.zone_free[zone.index()] += f.nr_pages();
+            match f.memory {
+                Memory::Zone(zone) => self.zone_free[zone.index()] += f.nr_pages(),
+                Memory::Device(d) => self.free_device_folio(d, f.nr_pages()),
+            }
         }
     }
 
@@ -213,7 +227,7 @@ impl World {
         for (p, mm) in self.procs.iter().enumerate() {
             let Some(mm) = mm else { continue };
             for (&page, e) in &mm.ptes {
-                if crate::pte::entry_folio(e).map(|(f, _)| f) == Some(id) {
+                if crate::pte::mapped_folio(e).map(|(f, _)| f) == Some(id) {
                     out.push((p, page));
                 }
             }

@@ -4,6 +4,7 @@
 use mmdiff_core::op::PMD_PAGES;
 use mmdiff_core::state::{Entry, FolioId, ObjId, SwapId};
 
+use crate::device::Inval;
 use crate::pte::{entry_folio, is_pmd_leaf};
 use crate::world::World;
 
@@ -12,6 +13,7 @@ impl World {
     /// MADV_DONTNEED, exit). PMD leaves only partly inside are split first
     /// (`__split_huge_pmd` from `zap_pmd_range`).
     pub fn zap_range(&mut self, p: usize, start: u64, end: u64) {
+        self.invalidate(p, start, end, Inval::Clear);
         let pages: Vec<u64> = self.mm(p).ptes.range(start..end).map(|(&k, _)| k).collect();
         for page in pages {
             let Some(e) = self.entry(p, page) else {
@@ -63,6 +65,14 @@ impl World {
             Entry::Swap { slot, .. } => {
                 self.clear_pte(p, page);
                 self.free_swap_and_cache(slot);
+            }
+            // zap_nonpresent_ptes(): a migration entry is cleared and holds
+            // no reference (the migration owns the folio); device-private and
+            // device-exclusive entries drop their mapping and reference.
+            Entry::Migration { .. }
+            | Entry::DevicePrivate { .. }
+            | Entry::DeviceExclusive { .. } => {
+                self.clear_pte(p, page);
             }
         }
     }

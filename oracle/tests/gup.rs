@@ -1009,3 +1009,62 @@ fn prereg_pageshift_follows_mm_iommu_do_alloc() {
         );
     }
 }
+
+/// handle_userfault() cannot wait without FAULT_FLAG_ALLOW_RETRY: a plain
+/// pin_user_pages write on a uffd-wp protected page fails with EFAULT, while
+/// the unlockable slow path of pin_user_pages_fast waits for the handler.
+#[test]
+fn uffd_wp_write_pin_fails_plain_and_blocks_fast() {
+    use mmdiff_core::op::*;
+    use mmdiff_core::{Config, Errno, Model, Outcome};
+    let mut o = mmdiff_oracle::Oracle::new(&Config::default());
+    let r = PageRange::new(SlotId(0), 0, 1);
+    for op in [
+        Op::Mmap {
+            p: ProcId(0),
+            slot: SlotId(0),
+            at: 0,
+            pages: 1,
+            kind: MapKind::Anon,
+            prot: Prot::RW,
+            zone: Zone::Normal,
+            foff: 0,
+        },
+        Op::Write {
+            p: ProcId(0),
+            range: r,
+            fill: Fill::Const(1),
+        },
+        Op::UffdWp {
+            p: ProcId(0),
+            range: r,
+            on: true,
+        },
+    ] {
+        o.apply(&op);
+    }
+    let pin = |fast| GupFlags {
+        pin: true,
+        write: true,
+        fast,
+        ..GupFlags::default()
+    };
+    assert_eq!(
+        o.apply(&Op::Gup {
+            p: ProcId(0),
+            range: r,
+            h: HandleId(0),
+            flags: pin(false)
+        }),
+        Outcome::Err(Errno::EFAULT)
+    );
+    assert_eq!(
+        o.apply(&Op::Gup {
+            p: ProcId(0),
+            range: r,
+            h: HandleId(0),
+            flags: pin(true)
+        }),
+        Outcome::Blocked { page: 0 }
+    );
+}

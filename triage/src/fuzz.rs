@@ -601,6 +601,9 @@ mod tests {
                 handles: Vec::new(),
                 locks: Vec::new(),
                 iommu: Vec::new(),
+                devices: Vec::new(),
+                sessions: Vec::new(),
+                notifiers: Vec::new(),
             }
         }
     }

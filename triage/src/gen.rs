@@ -30,6 +30,8 @@ fn base_weight(kind: OpKind) -> u32 {
         OpKind::Mprotect | OpKind::Fork | OpKind::Reclaim => 3,
         OpKind::Exit | OpKind::CmaEvacuate | OpKind::FailAlloc => 1,
         OpKind::IommuTranslate | OpKind::IommuUnreg => 1,
+        OpKind::MigrateToDev | OpKind::DevRead | OpKind::HmmFault => 4,
+        OpKind::DevRelease | OpKind::DevClose | OpKind::DevFailAlloc => 1,
         _ => 2,
     }
 }
@@ -526,7 +528,185 @@ impl OpGen<'_> {
                 }
             }
             OpKind::IommuUnreg => Op::IommuUnreg { i: self.iommu() },
+            OpKind::HmmFault => {
+                let p = self.proc();
+                let range = self.short_range(p);
+                let req = self.hmm_req();
+                let page_req = if self.chance(1, 5) {
+                    let a = range.start + self.below(u64::from(range.len())) as u32;
+                    Some((
+                        a,
+                        a + 1 + self.below(u64::from(range.end - a)) as u32,
+                        self.hmm_req(),
+                    ))
+                } else {
+                    None
+                };
+                let owner = self.chance(7, 10).then(|| self.dev());
+                let mine: Vec<u8> = self
+                    .state
+                    .notifiers
+                    .iter()
+                    .filter(|n| n.proc == p)
+                    .map(|n| n.id.0)
+                    .collect();
+                let seq = if self.chance(3, 10) {
+                    self.pick(&mine).map(NotifierId)
+                } else {
+                    None
+                };
+                Op::HmmFault {
+                    p,
+                    range,
+                    req,
+                    page_req,
+                    owner,
+                    seq,
+                }
+            }
+            OpKind::Notifier => {
+                let used = Self::used(&self.state.notifiers, |n| n.id.0);
+                let n = NotifierId(self.free_slot(&used, NotifierId::COUNT));
+                let p = self.proc();
+                Op::Notifier {
+                    n,
+                    p,
+                    range: self.range(p),
+                }
+            }
+            OpKind::ReadBegin | OpKind::ReadRetry => {
+                let used = Self::used(&self.state.notifiers, |n| n.id.0);
+                let n = NotifierId(match self.pick(&used) {
+                    Some(n) if self.chance(9, 10) => n,
+                    _ => self.below(u64::from(NotifierId::COUNT)) as u8,
+                });
+                if kind == OpKind::ReadBegin {
+                    Op::ReadBegin { n }
+                } else {
+                    Op::ReadRetry { n }
+                }
+            }
+            OpKind::MigrateSetup => {
+                let used = Self::used(&self.state.sessions, |x| x.id.0);
+                let s = SessionId(self.free_slot(&used, SessionId::COUNT));
+                let p = self.proc();
+                let range = self.range(p);
+                let select = MigrateSelect {
+                    system: self.chance(7, 10),
+                    private: self.chance(3, 10),
+                    coherent: self.chance(2, 10),
+                    compound: self.chance(2, 5),
+                    fault: self.chance(1, 8),
+                };
+                let owner = self.chance(4, 5).then(|| self.dev());
+                let fault_page = self
+                    .chance(1, 10)
+                    .then(|| range.start + self.below(u64::from(range.len())) as u32);
+                Op::MigrateSetup {
+                    s,
+                    p,
+                    range,
+                    select,
+                    owner,
+                    fault_page,
+                }
+            }
+            OpKind::MigrateAlloc | OpKind::MigratePages | OpKind::MigrateFinalize => {
+                let used = Self::used(&self.state.sessions, |x| x.id.0);
+                let s = SessionId(match self.pick(&used) {
+                    Some(s) if self.chance(9, 10) => s,
+                    _ => self.below(u64::from(SessionId::COUNT)) as u8,
+                });
+                match kind {
+                    OpKind::MigrateAlloc => {
+                        let dest = if self.chance(1, 3) {
+                            MigrateDest::System
+                        } else {
+                            MigrateDest::Device(self.dev())
+                        };
+                        let fail = self.chance(1, 6).then(|| {
+                            let a = self.below(16) as u32;
+                            (a, a + 1 + self.below(16) as u32)
+                        });
+                        Op::MigrateAlloc {
+                            s,
+                            dest,
+                            fail,
+                            split: self.chance(1, 5),
+                        }
+                    }
+                    OpKind::MigratePages => Op::MigratePages { s },
+                    _ => Op::MigrateFinalize { s },
+                }
+            }
+            OpKind::DevRead
+            | OpKind::MigrateToDev
+            | OpKind::MigrateToSys
+            | OpKind::DevSnapshot
+            | OpKind::DevExclusive
+            | OpKind::DevCheckExclusive => {
+                let d = self.dev();
+                let p = self.proc();
+                let range = if kind == OpKind::MigrateToDev || kind == OpKind::MigrateToSys {
+                    self.range(p)
+                } else {
+                    self.short_range(p)
+                };
+                match kind {
+                    OpKind::DevRead => Op::DevRead { d, p, range },
+                    OpKind::MigrateToDev => Op::MigrateToDev { d, p, range },
+                    OpKind::MigrateToSys => Op::MigrateToSys { d, p, range },
+                    OpKind::DevSnapshot => Op::DevSnapshot { d, p, range },
+                    OpKind::DevExclusive => Op::DevExclusive { d, p, range },
+                    _ => Op::DevCheckExclusive { d, p, range },
+                }
+            }
+            OpKind::DevWrite => {
+                let d = self.dev();
+                let p = self.proc();
+                let range = self.short_range(p);
+                Op::DevWrite {
+                    d,
+                    p,
+                    range,
+                    fill: self.fill(),
+                }
+            }
+            OpKind::DevRelease => Op::DevRelease { d: self.dev() },
+            OpKind::DevFailAlloc => Op::DevFailAlloc { d: self.dev() },
+            OpKind::DevClose => Op::DevClose {
+                d: self.dev(),
+                p: self.proc(),
+            },
         }
+    }
+
+    /// A device, favouring the device-private `dev0`.
+    fn dev(&mut self) -> DevId {
+        match self.below(6) {
+            0..=2 => DevId(0),
+            3 => DevId(1),
+            4 => DevId(2),
+            _ => DevId(3),
+        }
+    }
+
+    fn hmm_req(&mut self) -> HmmReq {
+        match self.below(3) {
+            0 => HmmReq::None,
+            1 => HmmReq::Fault,
+            _ => HmmReq::Write,
+        }
+    }
+
+    /// A range as [`Self::range`] gives, cut to at most 64 pages most of
+    /// the time (device ioctls touch every page).
+    fn short_range(&mut self, p: ProcId) -> PageRange {
+        let mut r = self.range(p);
+        if r.len() > 64 && self.chance(3, 4) {
+            r.end = r.start + 1 + self.below(64) as u32;
+        }
+        r
     }
 
     fn mmap(&mut self) -> Op {

@@ -146,6 +146,10 @@ impl Enc<'_> {
         };
         self.sel(MAP_KINDS, v);
     }
+    pub(super) fn hmm_req(&mut self, r: HmmReq) {
+        let i = HMM_REQS.iter().position(|x| *x == r).unwrap_or(0);
+        self.sel(3, i as u64);
+    }
     pub(super) fn gup_flags(&mut self, f: GupFlags) {
         let b = f.pin as u64
             | (f.write as u64) << 1
@@ -269,5 +273,104 @@ pub(super) fn encode_op(e: &mut Enc, op: &Op) {
             e.page(*index);
         }
         Op::IommuUnreg { i } => e.pick(&SLOTS4, i.0),
+        Op::HmmFault {
+            p,
+            range,
+            req,
+            page_req,
+            owner,
+            seq,
+        } => {
+            e.proc(*p);
+            e.range(range);
+            e.hmm_req(*req);
+            e.flag(page_req.is_some());
+            if let Some((a, b, k)) = page_req {
+                e.span(*a, *b);
+                e.hmm_req(*k);
+            }
+            e.flag(owner.is_some());
+            if let Some(d) = owner {
+                e.pick(&SLOTS4, d.0);
+            }
+            e.flag(seq.is_some());
+            if let Some(n) = seq {
+                e.pick(&SLOTS4, n.0);
+            }
+        }
+        Op::Notifier { n, p, range } => {
+            e.pick(&SLOTS4, n.0);
+            e.proc(*p);
+            e.range(range);
+        }
+        Op::ReadBegin { n } | Op::ReadRetry { n } => e.pick(&SLOTS4, n.0),
+        Op::MigrateSetup {
+            s,
+            p,
+            range,
+            select,
+            owner,
+            fault_page,
+        } => {
+            e.pick(&SLOTS4, s.0);
+            e.proc(*p);
+            e.range(range);
+            let b = select.system as u64
+                | (select.private as u64) << 1
+                | (select.coherent as u64) << 2
+                | (select.compound as u64) << 3
+                | (select.fault as u64) << 4;
+            e.sel(32, b);
+            e.flag(owner.is_some());
+            if let Some(d) = owner {
+                e.pick(&SLOTS4, d.0);
+            }
+            e.flag(fault_page.is_some());
+            if let Some(fp) = fault_page {
+                e.page(*fp);
+            }
+        }
+        Op::MigrateAlloc {
+            s,
+            dest,
+            fail,
+            split,
+        } => {
+            e.pick(&SLOTS4, s.0);
+            e.pick(
+                &DESTS,
+                match dest {
+                    MigrateDest::Device(d) => d.0,
+                    MigrateDest::System => DevId::COUNT,
+                },
+            );
+            e.flag(fail.is_some());
+            if let Some((a, b)) = fail {
+                e.span(*a, *b);
+            }
+            e.flag(*split);
+        }
+        Op::MigratePages { s } | Op::MigrateFinalize { s } => e.pick(&SLOTS4, s.0),
+        Op::DevWrite { d, p, range, fill } => {
+            e.pick(&SLOTS4, d.0);
+            e.proc(*p);
+            e.range(range);
+            e.fill(*fill);
+        }
+        Op::DevRead { d, p, range }
+        | Op::MigrateToDev { d, p, range }
+        | Op::MigrateToSys { d, p, range }
+        | Op::DevSnapshot { d, p, range }
+        | Op::DevExclusive { d, p, range }
+        | Op::DevCheckExclusive { d, p, range } => {
+            e.pick(&SLOTS4, d.0);
+            e.proc(*p);
+            e.range(range);
+        }
+        Op::DevRelease { d } | Op::DevFailAlloc { d } => e.pick(&SLOTS4, d.0),
+        Op::DevClose { d, p } => {
+            e.pick(&SLOTS4, d.0);
+            e.proc(*p);
+        }
     }
 }

@@ -133,8 +133,8 @@ fn golden_layout() {
         // gup p3 (index 7) m7 (index 15) start=class4 0x0fffff, len=class3 1+0x0100
         // (clamped to MAX_PAGE), h15 (index 31), flags pin|longterm|fast
         12, 7, 15, 7, 0x0f, 0xff, 0xff, 6, 0x01, 0x00, 31, 0b001101, //
-        // reclaim, via 16 + 25 (the kind byte is taken modulo 25)
-        41, //
+        // reclaim, via 16 + 43 (the kind byte is taken modulo 43)
+        59, //
         // dma-write h2 (index 17) start=class0 (via class byte 9 = 1 mod 8) 0,
         // len=class0 1+0, fill Const(u64) 0x0102030405060708
         15, 17, 9, 0, 0, 0, 2, 1, 2, 3, 4, 5, 6, 7, 8,
@@ -225,5 +225,96 @@ fn page_and_size_classes_round_trip() {
         let mut out = Vec::new();
         Enc(&mut out).page(v);
         assert_eq!(out.len(), 2, "page {v}: {out:?}");
+    }
+}
+
+/// Golden byte strings of the HMM op layouts (kinds 25..=42).
+#[test]
+fn golden_hmm_layout() {
+    use crate::op::{DevId, HmmReq, MigrateDest, MigrateSelect, NotifierId, SessionId};
+    let data = [
+        // hmm-fault p0 m0 start=class0 0 len=class0 1+3, req write,
+        // page-req yes: start=class0 1 len=class0 1+1, fault;
+        // owner yes: dev index 5 = dev1; seq yes: index 6 = n2
+        25, 0, 0, 0, 0, 0, 3, 2, 1, 0, 1, 0, 1, 1, 1, 5, 1, 6, //
+        // migrate-setup s3 (index 7) p0 m0 start=class0 0
+        // len=class1 (1+0)*512, select 9 = system|compound, owner no,
+        // fault-page yes: class0 5
+        29, 7, 0, 0, 0, 0, 3, 0, 9, 0, 1, 0, 5, //
+        // migrate-alloc s0 dest index 6 = sys, fail yes: start=class0 2
+        // len=class0 1+0, split
+        30, 0, 6, 1, 0, 2, 0, 0, 1, //
+        // migrate-alloc s1 (index 5) dest index 4 = dev2, fail no, no split
+        30, 5, 4, 0, 0, //
+        // dev-write dev0 p2 (index 6) m1 (index 7) start=class0 3
+        // len=class0 1+0, fill Index(1)
+        34, 0, 6, 7, 0, 3, 0, 0, 1, 1, //
+        // read-retry n3 (index 7); dev-close dev3 (index 7) p1 (index 5)
+        28, 7, 42, 7, 5,
+    ];
+    let expected = vec![
+        Op::HmmFault {
+            p: ProcId(0),
+            range: PageRange::new(SlotId(0), 0, 4),
+            req: HmmReq::Write,
+            page_req: Some((1, 3, HmmReq::Fault)),
+            owner: Some(DevId(1)),
+            seq: Some(NotifierId(2)),
+        },
+        Op::MigrateSetup {
+            s: SessionId(3),
+            p: ProcId(0),
+            range: PageRange::new(SlotId(0), 0, 512),
+            select: MigrateSelect {
+                system: true,
+                compound: true,
+                ..MigrateSelect::default()
+            },
+            owner: None,
+            fault_page: Some(5),
+        },
+        Op::MigrateAlloc {
+            s: SessionId(0),
+            dest: MigrateDest::System,
+            fail: Some((2, 3)),
+            split: true,
+        },
+        Op::MigrateAlloc {
+            s: SessionId(1),
+            dest: MigrateDest::Device(DevId(2)),
+            fail: None,
+            split: false,
+        },
+        Op::DevWrite {
+            d: DevId(0),
+            p: ProcId(2),
+            range: PageRange::new(SlotId(1), 3, 4),
+            fill: Fill::Index(1),
+        },
+        Op::ReadRetry { n: NotifierId(3) },
+        Op::DevClose {
+            d: DevId(3),
+            p: ProcId(1),
+        },
+    ];
+    assert_eq!(decode(&data), expected);
+    // Every byte above is already the encoder's canonical choice.
+    assert_eq!(encode(&expected).expect("encodable"), data.to_vec());
+    // Non-canonical table indices decode the same: m0 via slot index 1,
+    // sys via dest index 7.
+    let mut alt = data;
+    alt[21] = 1;
+    alt[33] = 7;
+    assert_eq!(decode(&alt), expected);
+}
+
+/// The kind byte reaches every kind, in `OpKind::ALL` order.
+#[test]
+fn kind_byte_covers_every_kind() {
+    for (i, kind) in OpKind::ALL.iter().enumerate() {
+        let ops = decode(&[i as u8]);
+        assert_eq!(ops.len(), 1);
+        assert_eq!(ops[0].kind(), *kind, "kind byte {i}");
+        assert_eq!(decode(&[(i + OpKind::ALL.len()) as u8])[0].kind(), *kind);
     }
 }

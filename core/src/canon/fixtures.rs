@@ -1,6 +1,8 @@
 //! Hand-built states shared by the canon and invariants tests.
 
 use crate::op::{FileId, FsKind, GupFlags, HandleId, IommuId, LockId, ProcId, Prot, Zone};
+use std::collections::BTreeMap;
+
 use crate::state::*;
 
 pub(crate) const W: u32 = 2048;
@@ -237,6 +239,203 @@ pub(crate) fn sample_state() -> State {
                 page: 0,
             }],
             pageshift: 12,
+        }],
+        devices: Vec::new(),
+        sessions: Vec::new(),
+        notifiers: Vec::new(),
+    }
+}
+
+/// A canonical state with the HMM parts, satisfying every invariant:
+/// device-private folios behind device-private entries (PTE and PMD), a
+/// device-exclusive entry, a present entry of device-coherent memory, a
+/// migration entry of a locked folio inside a session (which also holds a
+/// locked destination page), a mirror whose entries match the process, and
+/// a notifier.
+pub(crate) fn hmm_state() -> State {
+    use crate::op::{DevId, MigrateSelect, NotifierId, SessionId};
+    use crate::outcome::MigrateSrc;
+    let (dev0, dev2) = (DevId(0), DevId(2));
+    let fp = |f: u64, page: u32| PageRef::Folio {
+        folio: FolioId(f),
+        page,
+    };
+    let tgt = |f: u64, page: u32| Target::Folio {
+        folio: FolioId(f),
+        page,
+    };
+    let mut p0 = ProcState {
+        id: ProcId(0),
+        has_pinned: false,
+        vmas: vec![vma(abs(0, 0), abs(0, 1024), VmaKind::AnonPrivate, Prot::RW)],
+        entries: vec![],
+    };
+    p0.entries = vec![
+        run(
+            abs(0, 0),
+            1,
+            Entry::DevicePrivate {
+                level: Level::Pte,
+                target: tgt(0, 0),
+                write: true,
+                soft_dirty: true,
+                uffd_wp: false,
+            },
+        ),
+        run(abs(0, 1), 1, present(Level::Pte, 1, 0, true)),
+        run(
+            abs(0, 2),
+            1,
+            Entry::DeviceExclusive {
+                target: tgt(2, 0),
+                soft_dirty: true,
+                uffd_wp: false,
+            },
+        ),
+        run(abs(0, 3), 1, present(Level::Pte, 3, 0, false)),
+        run(
+            abs(0, 4),
+            1,
+            Entry::Migration {
+                level: Level::Pte,
+                target: tgt(4, 0),
+                kind: MigKind::Write,
+                young: true,
+                dirty: true,
+                soft_dirty: true,
+                uffd_wp: false,
+            },
+        ),
+        run(
+            abs(0, 512),
+            512,
+            Entry::DevicePrivate {
+                level: Level::Pmd,
+                target: tgt(5, 0),
+                write: true,
+                soft_dirty: false,
+                uffd_wp: false,
+            },
+        ),
+    ];
+    let mapped = |id: u64, order: u8, memory: Memory| {
+        let mut f = folio(id, order);
+        f.memory = memory;
+        f.refcount = 1;
+        f.mapcount = 1;
+        f.entire_mapcount = (order > 0) as i64;
+        f.anon_exclusive = vec![true; 1 << order];
+        f.lru = matches!(memory, Memory::Zone(_));
+        f
+    };
+    let mut f0 = mapped(0, 0, Memory::Device(dev0));
+    f0.contents = vec![7];
+    let f1 = mapped(1, 0, Memory::Zone(Zone::Normal));
+    let f2 = mapped(2, 0, Memory::Zone(Zone::Normal));
+    let mut f3 = mapped(3, 0, Memory::Device(dev2));
+    f3.anon_exclusive = vec![false];
+    // Under migration: locked, isolated, exclusivity moved into the entry.
+    let mut f4 = folio(4, 0);
+    f4.refcount = 1;
+    f4.locked = true;
+    f4.lru = false;
+    f4.contents = vec![4];
+    let f5 = mapped(5, 9, Memory::Device(dev0));
+    let mut f6 = folio(6, 0);
+    f6.memory = Memory::Device(dev0);
+    f6.refcount = 1;
+    f6.locked = true;
+    f6.lru = false;
+    f6.contents = vec![4];
+    let folios = [f0, f1, f2, f3, f4, f5, f6]
+        .into_iter()
+        .map(|f| (f.id, f))
+        .collect();
+    let mirror = MirrorState {
+        proc: ProcId(0),
+        entries: vec![
+            MirrorEntry {
+                page: abs(0, 0),
+                target: fp(0, 0),
+                tag: MirrorTag::Write,
+            },
+            MirrorEntry {
+                page: abs(0, 1),
+                target: fp(1, 0),
+                tag: MirrorTag::Read,
+            },
+            MirrorEntry {
+                page: abs(0, 2),
+                target: fp(2, 0),
+                tag: MirrorTag::Atomic,
+            },
+            MirrorEntry {
+                page: abs(0, 4),
+                target: fp(4, 0),
+                tag: MirrorTag::Write,
+            },
+        ],
+    };
+    let device = |id: DevId, used: u64, mirrors: Vec<MirrorState>| DeviceState {
+        id,
+        pool_total: 2048,
+        pool_free: 2048 - used,
+        pgmap_refs: used as i64,
+        released: false,
+        fail_alloc: false,
+        mirrors,
+    };
+    State {
+        window_pages: W,
+        procs: vec![p0],
+        objects: vec![],
+        folios,
+        swap: BTreeMap::new(),
+        zone_free: [16384 - 3, 4096, 4096],
+        zone_total: [16384, 4096, 4096],
+        handles: vec![],
+        locks: vec![],
+        iommu: vec![],
+        devices: vec![
+            device(dev0, 514, vec![mirror]),
+            device(DevId(1), 0, vec![]),
+            device(dev2, 1, vec![]),
+        ],
+        sessions: vec![SessionState {
+            id: SessionId(0),
+            proc: ProcId(0),
+            start: abs(0, 4),
+            end: abs(0, 6),
+            select: MigrateSelect {
+                system: true,
+                ..MigrateSelect::default()
+            },
+            owner: Some(dev0),
+            fault_page: None,
+            phase: MigratePhase::Allocated,
+            cpages: 2,
+            src: vec![
+                MigrateSrc {
+                    page: Some(fp(4, 0)),
+                    migrate: true,
+                    write: true,
+                    compound: false,
+                },
+                MigrateSrc {
+                    page: None,
+                    migrate: true,
+                    write: false,
+                    compound: false,
+                },
+            ],
+            dst: vec![Some(fp(6, 0)), None],
+        }],
+        notifiers: vec![NotifierState {
+            id: NotifierId(0),
+            proc: ProcId(0),
+            start: abs(0, 0),
+            end: abs(0, 8),
+            stale: false,
         }],
     }
 }

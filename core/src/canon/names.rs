@@ -111,10 +111,27 @@ impl<'a> Namer<'a> {
         }
     }
 
+    fn rename_target(&mut self, target: Target) -> Target {
+        match target {
+            Target::Folio { folio, page } => Target::Folio {
+                folio: self.folio(folio),
+                page,
+            },
+            Target::Io { obj, page } => Target::Io {
+                obj: self.object(obj),
+                page,
+            },
+            other => other,
+        }
+    }
+
     /// Name what one (raw) entry run refers to, page by page in address order.
     pub(super) fn run(&mut self, r: &EntryRun) {
         match r.entry {
-            Entry::Present { target, .. } => match target {
+            Entry::Present { target, .. }
+            | Entry::Migration { target, .. }
+            | Entry::DevicePrivate { target, .. }
+            | Entry::DeviceExclusive { target, .. } => match target {
                 Target::Folio { folio, .. } => {
                     self.folio(folio);
                 }
@@ -222,30 +239,15 @@ impl<'a> Namer<'a> {
     /// slot names stop being consecutive.
     pub(super) fn rename_run(&mut self, r: &EntryRun, out: &mut Vec<EntryRun>) {
         match r.entry {
-            Entry::Present {
-                level,
-                target,
-                bits,
-            } => {
-                let target = match target {
-                    Target::Folio { folio, page } => Target::Folio {
-                        folio: self.folio(folio),
-                        page,
-                    },
-                    Target::Io { obj, page } => Target::Io {
-                        obj: self.object(obj),
-                        page,
-                    },
-                    other => other,
-                };
+            Entry::Present { target, .. }
+            | Entry::Migration { target, .. }
+            | Entry::DevicePrivate { target, .. }
+            | Entry::DeviceExclusive { target, .. } => {
+                let target = self.rename_target(target);
                 out.push(EntryRun {
                     start: r.start,
                     len: r.len,
-                    entry: Entry::Present {
-                        level,
-                        target,
-                        bits,
-                    },
+                    entry: with_target(r.entry, target),
                 });
             }
             Entry::Swap {
@@ -281,5 +283,56 @@ impl<'a> Namer<'a> {
                 out.extend(cur);
             }
         }
+    }
+}
+
+/// `e` with its target replaced (entries without a target unchanged).
+fn with_target(e: Entry, t: Target) -> Entry {
+    match e {
+        Entry::Present { level, bits, .. } => Entry::Present {
+            level,
+            target: t,
+            bits,
+        },
+        Entry::Migration {
+            level,
+            kind,
+            young,
+            dirty,
+            soft_dirty,
+            uffd_wp,
+            ..
+        } => Entry::Migration {
+            level,
+            target: t,
+            kind,
+            young,
+            dirty,
+            soft_dirty,
+            uffd_wp,
+        },
+        Entry::DevicePrivate {
+            level,
+            write,
+            soft_dirty,
+            uffd_wp,
+            ..
+        } => Entry::DevicePrivate {
+            level,
+            target: t,
+            write,
+            soft_dirty,
+            uffd_wp,
+        },
+        Entry::DeviceExclusive {
+            soft_dirty,
+            uffd_wp,
+            ..
+        } => Entry::DeviceExclusive {
+            target: t,
+            soft_dirty,
+            uffd_wp,
+        },
+        Entry::Swap { .. } => e,
     }
 }

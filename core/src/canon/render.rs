@@ -1,7 +1,8 @@
 //! The human-readable text of a canonical state.
 //!
 //! One item per line (process, VMA, entry run, object, folio, swap slot,
-//! zone, handle, lock, preregistration) so that `similar` line diffs of two
+//! zone, handle, lock, preregistration, device, mirror entry run, session,
+//! notifier) so that `similar` line diffs of two
 //! renderings point at exactly what differs. Addresses are window-relative
 //! (`m0[0..512)`), page ranges are half-open, values are run-length
 //! compressed (`[3*0,7..=9]`: three zeros, then 7, 8, 9). Consecutive swap
@@ -12,6 +13,19 @@
 //! uffd-wp; swap entries: `excl`, `sd`, `uwp`. `excl` on a folio: every page
 //! is anon-exclusive (`excl=[0..3,7]`: those pages). `swapcache=S0`: the
 //! folio caches slots from S0 on; `mapping=f0@1`: page cache of f0 from index 1.
+//!
+//! HMM parts: a migration entry is `mig pte|pmd <target> r|rx|w` (readable,
+//! readable-exclusive, writable) then `d a sd uwp`; a device-private entry
+//! `devpriv pte|pmd <target>` then `w sd uwp`; a device-exclusive entry
+//! `devexcl <target>` then `sd uwp`. A folio in device memory shows the
+//! device (`dev0`) where others show their zone. After the IOMMU lines come
+//! devices (`dev0 free=1534/2048 refs=514 [released] [fail-alloc]`, each
+//! mirror `  mirror p0` with its entries as runs `    m0[0..4)  write
+//! F0[0..4)`), sessions (`s0 p0 m0[4..6) allocated select=system
+//! owner=dev0 cpages=2 [fault-page=F1[0]]` then `  src [...]` and
+//! `  dst [...]` in the run-compressed outcome forms) and notifiers
+//! (`n0 p0 m0[0..8) fresh|stale`). The test `hmm_state_is_canonical_and_renders`
+//! pins an example.
 //! The test `render_sample` pins this exact text:
 //!
 //! ```text
@@ -45,8 +59,9 @@ use std::fmt::Write;
 
 use crate::op::{FsKind, HandleId, Prot, Zone};
 use crate::state::{
-    Entry, EntryRun, FolioId, FolioState, HandleState, HugeHint, Level, Memory, ObjId, ObjectState,
-    PageRef, PteBits, State, SwapId, SwapState, Target, VmaKind, VmaState,
+    DeviceState, Entry, EntryRun, FolioId, FolioState, HandleState, HugeHint, Level, Memory,
+    MigKind, MigratePhase, MirrorTag, ObjId, ObjectState, PageRef, PteBits, SessionState, State,
+    SwapId, SwapState, Target, VmaKind, VmaState,
 };
 
 /// `F3`.
@@ -201,6 +216,33 @@ fn bits_text(b: &PteBits) -> String {
     s
 }
 
+fn level_name(level: Level) -> &'static str {
+    match level {
+        Level::Pte => "pte",
+        Level::Pmd => "pmd",
+    }
+}
+
+/// The target of a run of `len` pages: `F0[0..512)`, `zero`, `io0[3]`.
+fn target_text(target: Target, len: u64) -> String {
+    match target {
+        Target::Folio { folio, page } => pages_of(&folio_name(folio), page, len),
+        Target::Zero => "zero".into(),
+        Target::HugeZero { page } => pages_of("hzero", page, len),
+        Target::Io { obj, page } => pages_of(&object_name(obj), page, len),
+    }
+}
+
+/// Appends ` name` for every set flag.
+fn flags(s: &mut String, list: &[(bool, &str)]) {
+    for (on, name) in list {
+        if *on {
+            s.push(' ');
+            s.push_str(name);
+        }
+    }
+}
+
 /// One entry run: `m0[0..512)  pmd F0[0..512) w d a sd`.
 pub fn render_run(window_pages: u32, r: &EntryRun) -> String {
     let label = range_label(window_pages, r.start, r.len as u64);
@@ -211,17 +253,65 @@ pub fn render_run(window_pages: u32, r: &EntryRun) -> String {
             target,
             bits,
         } => {
-            let level = match level {
-                Level::Pte => "pte",
-                Level::Pmd => "pmd",
+            format!(
+                "{} {}{}",
+                level_name(level),
+                target_text(target, len),
+                bits_text(&bits)
+            )
+        }
+        Entry::Migration {
+            level,
+            target,
+            kind,
+            young,
+            dirty,
+            soft_dirty,
+            uffd_wp,
+        } => {
+            let kind = match kind {
+                MigKind::Read => "r",
+                MigKind::ReadExclusive => "rx",
+                MigKind::Write => "w",
             };
-            let target = match target {
-                Target::Folio { folio, page } => pages_of(&folio_name(folio), page, len),
-                Target::Zero => "zero".into(),
-                Target::HugeZero { page } => pages_of("hzero", page, len),
-                Target::Io { obj, page } => pages_of(&object_name(obj), page, len),
-            };
-            format!("{level} {target}{}", bits_text(&bits))
+            let mut s = format!(
+                "mig {} {} {kind}",
+                level_name(level),
+                target_text(target, len)
+            );
+            flags(
+                &mut s,
+                &[
+                    (dirty, "d"),
+                    (young, "a"),
+                    (soft_dirty, "sd"),
+                    (uffd_wp, "uwp"),
+                ],
+            );
+            s
+        }
+        Entry::DevicePrivate {
+            level,
+            target,
+            write,
+            soft_dirty,
+            uffd_wp,
+        } => {
+            let mut s = format!("devpriv {} {}", level_name(level), target_text(target, len));
+            flags(
+                &mut s,
+                &[(write, "w"), (soft_dirty, "sd"), (uffd_wp, "uwp")],
+            );
+            s
+        }
+        Entry::DeviceExclusive {
+            target,
+            soft_dirty,
+            uffd_wp,
+        } => {
+            let mut s = format!("devexcl {}", target_text(target, len));
+            flags(&mut s, &[(soft_dirty, "sd"), (uffd_wp, "uwp")]);
+            s
         }
         Entry::Swap {
             slot,
@@ -342,12 +432,14 @@ pub fn render_object(o: &ObjectState) -> String {
 
 /// One line per folio: counters, flags, swap cache, mapping, exclusivity, data.
 pub fn render_folio(f: &FolioState) -> String {
-    let Memory::Zone(z) = f.memory;
+    let memory = match f.memory {
+        Memory::Zone(z) => zone_name(z).to_string(),
+        Memory::Device(d) => d.to_string(),
+    };
     let mut s = format!(
-        "{} order={} {} ref={} map={}",
+        "{} order={} {memory} ref={} map={}",
         folio_name(f.id),
         f.order,
-        zone_name(z),
         f.refcount,
         f.mapcount
     );
@@ -559,5 +651,113 @@ pub fn render(state: &State) -> String {
             page_refs(&i.pages)
         );
     }
+    for d in &state.devices {
+        render_device(w, d, &mut out);
+    }
+    for sess in &state.sessions {
+        render_session(w, sess, &mut out);
+    }
+    for n in &state.notifiers {
+        let _ = writeln!(
+            out,
+            "{} {} {}{}",
+            n.id,
+            n.proc,
+            range_label(w, n.start, n.end.saturating_sub(n.start)),
+            if n.stale { " stale" } else { " fresh" }
+        );
+    }
     out
+}
+
+fn tag_name(t: MirrorTag) -> &'static str {
+    match t {
+        MirrorTag::Read => "read",
+        MirrorTag::Write => "write",
+        MirrorTag::Atomic => "atomic",
+    }
+}
+
+/// `dev0 free=1536/2048 refs=512 [released] [fail-alloc]`, then per mirror
+/// `  mirror p0` and its entries as runs (consecutive
+/// addresses with the same tag and consecutive pages of one target):
+/// `    m0[0..4)  write F0[0..4)`.
+fn render_device(w: u32, d: &DeviceState, out: &mut String) {
+    let _ = writeln!(
+        out,
+        "{} free={}/{} refs={}{}{}",
+        d.id,
+        d.pool_free,
+        d.pool_total,
+        d.pgmap_refs,
+        if d.released { " released" } else { "" },
+        if d.fail_alloc { " fail-alloc" } else { "" }
+    );
+    for m in &d.mirrors {
+        let _ = writeln!(out, "  mirror {}", m.proc);
+        let e = &m.entries;
+        let mut i = 0;
+        while i < e.len() {
+            let mut n = 1;
+            while i + n < e.len()
+                && e[i + n].tag == e[i].tag
+                && e[i].page.checked_add(n as u64) == Some(e[i + n].page)
+                && advance_ref(&e[i].target, n as u32) == Some(e[i + n].target)
+            {
+                n += 1;
+            }
+            let pages: Vec<PageRef> = e[i..i + n].iter().map(|x| x.target).collect();
+            let label = range_label(w, e[i].page, n as u64);
+            let _ = writeln!(
+                out,
+                "    {label:<16} {} {}",
+                tag_name(e[i].tag),
+                page_refs(&pages)
+            );
+            i += n;
+        }
+    }
+}
+
+/// The page `k` pages after `p` in a run (the zero page repeats).
+fn advance_ref(p: &PageRef, k: u32) -> Option<PageRef> {
+    match *p {
+        PageRef::Folio { folio, page } => Some(PageRef::Folio {
+            folio,
+            page: page.checked_add(k)?,
+        }),
+        PageRef::Zero => Some(PageRef::Zero),
+        PageRef::HugeZero { page } => Some(PageRef::HugeZero {
+            page: page.checked_add(k)?,
+        }),
+    }
+}
+
+/// `s0 p0 m0[0..4) setup select=system,compound owner=dev0 cpages=3
+/// fault-page=F1[0]`, then `  src <entries>` and `  dst <pages>` in the
+/// run-compressed forms of outcome text.
+fn render_session(w: u32, s: &SessionState, out: &mut String) {
+    let phase = match s.phase {
+        MigratePhase::Setup => "setup",
+        MigratePhase::Allocated => "allocated",
+        MigratePhase::Migrated => "migrated",
+    };
+    let _ = write!(
+        out,
+        "{} {} {} {phase} select={}",
+        s.id,
+        s.proc,
+        range_label(w, s.start, s.end.saturating_sub(s.start)),
+        crate::text::select_text(s.select)
+    );
+    if let Some(d) = s.owner {
+        let _ = write!(out, " owner={d}");
+    }
+    let _ = write!(out, " cpages={}", s.cpages);
+    if let Some(fp) = &s.fault_page {
+        let _ = write!(out, " fault-page={}", page_ref_name(fp));
+    }
+    out.push('\n');
+    let _ = writeln!(out, "  src {}", crate::text::migrate_src_text(&s.src));
+    let _ = writeln!(out, "  dst {}", crate::text::dst_text(&s.dst));
 }

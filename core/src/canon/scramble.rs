@@ -4,7 +4,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::*;
-use crate::op::{FileId, FsKind, GupFlags, HandleId, IommuId, LockId, ProcId, Prot, Zone};
+use crate::op::{
+    DevId, FileId, FsKind, GupFlags, HandleId, IommuId, LockId, MigrateSelect, NotifierId, ProcId,
+    Prot, SessionId, Zone,
+};
 use crate::state::*;
 
 use super::fixtures::*;
@@ -118,22 +121,20 @@ pub(crate) fn realize(st: &State, rng: &mut Rng) -> State {
             .into_iter()
             .map(|(a, e)| {
                 let e = match e {
-                    Entry::Present {
-                        level,
-                        target,
-                        bits,
-                    } => Entry::Present {
-                        level,
-                        target: match target {
+                    Entry::Present { target, .. }
+                    | Entry::Migration { target, .. }
+                    | Entry::DevicePrivate { target, .. }
+                    | Entry::DeviceExclusive { target, .. } => {
+                        let t = match target {
                             Target::Folio { folio, page } => Target::Folio {
                                 folio: f(folio),
                                 page,
                             },
                             Target::Io { obj, page } => Target::Io { obj: o(obj), page },
                             other => other,
-                        },
-                        bits,
-                    },
+                        };
+                        retarget(e, t)
+                    }
                     Entry::Swap {
                         slot,
                         exclusive,
@@ -209,20 +210,105 @@ pub(crate) fn realize(st: &State, rng: &mut Rng) -> State {
         i.pages = i.pages.iter().map(pr).collect();
     }
     rng.shuffle(&mut out.iommu);
+    // Device tables in any order: devices, mirrors and their entries.
+    for d in &mut out.devices {
+        for m in &mut d.mirrors {
+            for e in &mut m.entries {
+                e.target = pr(&e.target);
+            }
+            rng.shuffle(&mut m.entries);
+        }
+        rng.shuffle(&mut d.mirrors);
+    }
+    rng.shuffle(&mut out.devices);
+    for x in &mut out.sessions {
+        x.fault_page = x.fault_page.as_ref().map(pr);
+        for e in &mut x.src {
+            e.page = e.page.as_ref().map(pr);
+        }
+        for d in &mut x.dst {
+            *d = d.as_ref().map(pr);
+        }
+    }
+    rng.shuffle(&mut out.sessions);
+    rng.shuffle(&mut out.notifiers);
     out
+}
+
+/// `e` with its folio/zero/io target replaced.
+fn retarget(e: Entry, t: Target) -> Entry {
+    match e {
+        Entry::Present { level, bits, .. } => Entry::Present {
+            level,
+            target: t,
+            bits,
+        },
+        Entry::Migration {
+            level,
+            kind,
+            young,
+            dirty,
+            soft_dirty,
+            uffd_wp,
+            ..
+        } => Entry::Migration {
+            level,
+            target: t,
+            kind,
+            young,
+            dirty,
+            soft_dirty,
+            uffd_wp,
+        },
+        Entry::DevicePrivate {
+            level,
+            write,
+            soft_dirty,
+            uffd_wp,
+            ..
+        } => Entry::DevicePrivate {
+            level,
+            target: t,
+            write,
+            soft_dirty,
+            uffd_wp,
+        },
+        Entry::DeviceExclusive {
+            soft_dirty,
+            uffd_wp,
+            ..
+        } => Entry::DeviceExclusive {
+            target: t,
+            soft_dirty,
+            uffd_wp,
+        },
+        Entry::Swap { .. } => e,
+    }
 }
 
 pub(crate) fn collect_folio_ids(st: &State) -> BTreeSet<u64> {
     let mut ids: BTreeSet<u64> = st.folios.keys().map(|f| f.0).collect();
     for p in &st.procs {
         for r in &p.entries {
-            if let Entry::Present {
-                target: Target::Folio { folio, .. },
-                ..
-            } = r.entry
-            {
+            if let Some((folio, _)) = r.entry.folio_page() {
                 ids.insert(folio.0);
             }
+        }
+    }
+    let mut refs: Vec<PageRef> = Vec::new();
+    for d in &st.devices {
+        for m in &d.mirrors {
+            refs.extend(m.entries.iter().map(|e| e.target));
+        }
+    }
+    for x in &st.sessions {
+        refs.extend(x.fault_page);
+        refs.extend(x.src.iter().filter_map(|e| e.page));
+        refs.extend(x.dst.iter().flatten());
+    }
+    for p in refs {
+        if let PageRef::Folio { folio, .. } = p {
+            ids.insert(folio.0);
         }
     }
     for o in &st.objects {
@@ -530,6 +616,61 @@ pub(crate) fn arb_abstract(seed: u64) -> State {
                 _ => {}
             }
         }
+        // Migration, device-private and device-exclusive entries of folio
+        // pages (possibly of a folio that does not exist), some PMD-level.
+        for _ in 0..rng.below(3) {
+            if nf == 0 {
+                break;
+            }
+            let fid = rng.below(nf as u64 + 1);
+            let nr = folios.get(&FolioId(fid)).map_or(1, |f| f.nr_pages());
+            let pmd = nr == 512 && rng.chance(50);
+            let (first, len) = if pmd {
+                (0, 512)
+            } else {
+                let first = rng.below(nr);
+                (first, 1 + rng.below((nr - first).min(20)))
+            };
+            let level = if pmd { Level::Pmd } else { Level::Pte };
+            let at = if pmd {
+                abs(rng.below(3), rng.below(w / 512) * 512)
+            } else {
+                abs(rng.below(3), rng.below(w - 40))
+            };
+            let (b1, b2, b3) = (rng.chance(50), rng.chance(30), rng.chance(20));
+            let kind = rng.below(3);
+            for i in 0..len {
+                let target = Target::Folio {
+                    folio: FolioId(fid),
+                    page: (first + i) as u32,
+                };
+                let e = match kind {
+                    0 => Entry::Migration {
+                        level,
+                        target,
+                        kind: [MigKind::Read, MigKind::ReadExclusive, MigKind::Write]
+                            [(fid % 3) as usize],
+                        young: b1,
+                        dirty: b2,
+                        soft_dirty: b3,
+                        uffd_wp: false,
+                    },
+                    1 => Entry::DevicePrivate {
+                        level,
+                        target,
+                        write: b1,
+                        soft_dirty: b2,
+                        uffd_wp: b3,
+                    },
+                    _ => Entry::DeviceExclusive {
+                        target,
+                        soft_dirty: b1,
+                        uffd_wp: b2,
+                    },
+                };
+                pages.insert(at + i, e);
+            }
+        }
         p.entries = pages.into_iter().map(|(a, e)| run(a, 1, e)).collect();
         procs.push(p);
     }
@@ -572,6 +713,100 @@ pub(crate) fn arb_abstract(seed: u64) -> State {
             pageshift: 12,
         })
         .collect();
+    // Device memory: some folios move to a device.
+    for f in folios.values_mut() {
+        if rng.chance(20) {
+            f.memory = Memory::Device(DevId(rng.below(4) as u8));
+        }
+    }
+    let proc_ids: Vec<ProcId> = procs.iter().map(|p| p.id).collect();
+    let mut devices = Vec::new();
+    for d in 0..4u8 {
+        if rng.chance(40) {
+            continue;
+        }
+        let mut mirrors = Vec::new();
+        for &p in &proc_ids {
+            if rng.chance(50) {
+                continue;
+            }
+            // Entries by address (one per page), some runs of one folio.
+            let mut entries: BTreeMap<u64, MirrorEntry> = BTreeMap::new();
+            for _ in 0..rng.below(4) {
+                let at = abs(rng.below(3), rng.below(w - 8));
+                let first = folio_ref(&mut rng);
+                let tag =
+                    [MirrorTag::Read, MirrorTag::Write, MirrorTag::Atomic][rng.below(3) as usize];
+                for i in 0..1 + rng.below(4) as u32 {
+                    let target = match first {
+                        PageRef::Folio { folio, page } => PageRef::Folio {
+                            folio,
+                            page: page + i,
+                        },
+                        other => other,
+                    };
+                    let page = at + i as u64;
+                    entries.insert(page, MirrorEntry { page, target, tag });
+                }
+            }
+            mirrors.push(MirrorState {
+                proc: p,
+                entries: entries.into_values().collect(),
+            });
+        }
+        devices.push(DeviceState {
+            id: DevId(d),
+            pool_total: 2048,
+            pool_free: rng.below(2048),
+            pgmap_refs: rng.below(10) as i64,
+            released: rng.chance(20),
+            fail_alloc: rng.chance(20),
+            mirrors,
+        });
+    }
+    let mut sessions = Vec::new();
+    for s in 0..rng.below(3) {
+        let n = 1 + rng.below(6) as usize;
+        let start = abs(0, rng.below(64));
+        let opt_ref = |rng: &mut Rng| rng.chance(60).then(|| folio_ref(rng));
+        sessions.push(SessionState {
+            id: SessionId(s as u8),
+            proc: ProcId(0),
+            start,
+            end: start + n as u64,
+            select: MigrateSelect {
+                system: rng.chance(50),
+                compound: rng.chance(50),
+                ..MigrateSelect::default()
+            },
+            owner: rng.chance(50).then_some(DevId(0)),
+            fault_page: opt_ref(&mut rng),
+            phase: [
+                MigratePhase::Setup,
+                MigratePhase::Allocated,
+                MigratePhase::Migrated,
+            ][rng.below(3) as usize],
+            cpages: rng.below(4),
+            src: (0..n)
+                .map(|_| crate::outcome::MigrateSrc {
+                    page: opt_ref(&mut rng),
+                    migrate: rng.chance(50),
+                    write: rng.chance(50),
+                    compound: false,
+                })
+                .collect(),
+            dst: (0..n).map(|_| opt_ref(&mut rng)).collect(),
+        });
+    }
+    let notifiers = (0..rng.below(3))
+        .map(|n| NotifierState {
+            id: NotifierId(n as u8),
+            proc: ProcId(0),
+            start: abs(0, 0),
+            end: abs(0, 1 + rng.below(8)),
+            stale: rng.chance(50),
+        })
+        .collect();
     State {
         window_pages: W,
         procs,
@@ -583,6 +818,9 @@ pub(crate) fn arb_abstract(seed: u64) -> State {
         handles,
         locks,
         iommu,
+        devices,
+        sessions,
+        notifiers,
     }
 }
 

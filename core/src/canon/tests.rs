@@ -298,3 +298,186 @@ fn abstract_states_cover_the_interesting_cases() {
         "leaked {leaked} swap {swap_runs} big {big_blocks} pmd {pmd} dangling {dangling}"
     );
 }
+
+/// The random states also exercise the HMM parts: device memory, the new
+/// entry kinds, mirror entries, sessions and notifiers.
+#[test]
+fn abstract_states_cover_the_hmm_cases() {
+    let (mut dev_folios, mut hmm_entries, mut mirrors, mut sessions, mut notifiers) =
+        (0, 0, 0, 0, 0);
+    for seed in 0..400 {
+        let st = arb_abstract(seed);
+        let (c, _) = canonicalize(&st);
+        dev_folios += c
+            .folios
+            .values()
+            .any(|f| matches!(f.memory, Memory::Device(_))) as u32;
+        hmm_entries += c.procs.iter().flat_map(|p| &p.entries).any(|r| {
+            matches!(
+                r.entry,
+                Entry::Migration { .. }
+                    | Entry::DevicePrivate { .. }
+                    | Entry::DeviceExclusive { .. }
+            )
+        }) as u32;
+        mirrors += c
+            .devices
+            .iter()
+            .flat_map(|d| &d.mirrors)
+            .any(|m| !m.entries.is_empty()) as u32;
+        sessions += !c.sessions.is_empty() as u32;
+        notifiers += !c.notifiers.is_empty() as u32;
+    }
+    assert!(
+        dev_folios > 50 && hmm_entries > 50 && mirrors > 50 && sessions > 50 && notifiers > 50,
+        "{dev_folios} {hmm_entries} {mirrors} {sessions} {notifiers}"
+    );
+}
+
+/// Mirror entries and session pages are renamed with the folio map; the
+/// traversal names them after IOMMU preregistrations, devices before
+/// sessions; a migration entry names its folio like a present entry.
+#[test]
+fn device_tables_and_sessions_are_renamed_in_order() {
+    use crate::op::{DevId, MigrateSelect, ProcId, SessionId};
+    use crate::outcome::MigrateSrc;
+    let fp = |f: u64, page: u32| PageRef::Folio {
+        folio: FolioId(f),
+        page,
+    };
+    let mut st = sample_state();
+    // Raw ids 100 (session only), 200 (mirror only), 300 (migration entry).
+    for id in [100, 200, 300] {
+        let mut f = folio(id, 0);
+        f.contents = vec![id];
+        st.folios.insert(FolioId(id), f);
+    }
+    st.procs[0].entries.push(run(
+        abs(2, 0),
+        1,
+        Entry::Migration {
+            level: Level::Pte,
+            target: Target::Folio {
+                folio: FolioId(300),
+                page: 0,
+            },
+            kind: MigKind::Write,
+            young: false,
+            dirty: false,
+            soft_dirty: false,
+            uffd_wp: false,
+        },
+    ));
+    st.sessions.push(SessionState {
+        id: SessionId(1),
+        proc: ProcId(0),
+        start: abs(0, 0),
+        end: abs(0, 2),
+        select: MigrateSelect::default(),
+        owner: None,
+        fault_page: None,
+        phase: MigratePhase::Setup,
+        cpages: 1,
+        src: vec![
+            MigrateSrc {
+                page: Some(fp(100, 0)),
+                migrate: true,
+                ..MigrateSrc::default()
+            },
+            MigrateSrc::default(),
+        ],
+        dst: vec![None, None],
+    });
+    st.devices.push(DeviceState {
+        id: DevId(0),
+        pool_total: 2048,
+        pool_free: 2048,
+        pgmap_refs: 0,
+        released: false,
+        fail_alloc: false,
+        mirrors: vec![MirrorState {
+            proc: ProcId(0),
+            entries: vec![
+                MirrorEntry {
+                    page: abs(0, 5),
+                    target: fp(200, 0),
+                    tag: MirrorTag::Read,
+                },
+                MirrorEntry {
+                    page: abs(0, 1),
+                    target: fp(0, 1),
+                    tag: MirrorTag::Write,
+                },
+            ],
+        }],
+    });
+    let (c, r) = canonicalize(&st);
+    // The migration entry is p0's last entry: its folio comes right after
+    // the sample's entry folios F0..F3 (and before the page-cache-only
+    // sample folio, now F5); then the mirror's folio, then the session's.
+    assert_eq!(r.folios[&FolioId(300)], FolioId(4));
+    assert_eq!(r.folios[&FolioId(4)], FolioId(5));
+    assert_eq!(r.folios[&FolioId(200)], FolioId(6));
+    assert_eq!(r.folios[&FolioId(100)], FolioId(7));
+    let m = &c.devices[0].mirrors[0];
+    assert_eq!(m.entries[0].page, abs(0, 1), "entries sorted by address");
+    assert_eq!(m.entries[1].target, fp(6, 0));
+    assert_eq!(c.sessions[0].src[0].page, Some(fp(7, 0)));
+    assert_eq!(canonicalize(&c).0, c);
+    let text = render(&c);
+    assert!(
+        text.contains("    m2[0..1)         mig pte F4[0] w\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("dev0 free=2048/2048 refs=0\n  mirror p0\n    m0[1..2)         write F0[1]\n    m0[5..6)         read F6[0]\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "s1 p0 m0[0..2) setup select=none cpages=1\n  src [m:F7[0],-]\n  dst [2*-]\n"
+        ),
+        "{text}"
+    );
+}
+
+#[test]
+fn hmm_state_is_canonical_and_renders() {
+    let st = hmm_state();
+    let (c, _) = canonicalize(&st);
+    assert_eq!(c, st, "\n{}", render(&c));
+    let text = render(&st);
+    let expected = "\
+p0
+  vma m0[0..1024) anon rw zone=normal anon-vma soft-dirty
+    m0[0..1)         devpriv pte F0[0] w sd
+    m0[1..2)         pte F1[0] w d a sd
+    m0[2..3)         devexcl F2[0] sd
+    m0[3..4)         pte F3[0] a sd
+    m0[4..5)         mig pte F4[0] w d a sd
+    m0[512..1024)    devpriv pmd F5[0..512) w
+F0 order=0 dev0 ref=1 map=1 anon swapbacked excl data=7
+F1 order=0 normal ref=1 map=1 lru anon swapbacked excl data=0
+F2 order=0 normal ref=1 map=1 lru anon swapbacked excl data=0
+F3 order=0 dev2 ref=1 map=1 anon swapbacked data=0
+F4 order=0 normal ref=1 map=0 locked anon swapbacked data=4
+F5 order=9 dev0 ref=1 map=1 entire=1 pin=0 anon swapbacked excl data=0
+F6 order=0 dev0 ref=1 map=0 locked anon swapbacked data=4
+zone normal free=16381/16384
+zone movable free=4096/4096
+zone cma free=4096/4096
+dev0 free=1534/2048 refs=514
+  mirror p0
+    m0[0..1)         write F0[0]
+    m0[1..2)         read F1[0]
+    m0[2..3)         atomic F2[0]
+    m0[4..5)         write F4[0]
+dev1 free=2048/2048 refs=0
+dev2 free=2047/2048 refs=1
+s0 p0 m0[4..6) allocated select=system owner=dev0 cpages=2
+  src [mw:F4[0],m]
+  dst [F6[0],-]
+n0 p0 m0[0..8) fresh
+";
+    assert_eq!(text, expected, "got:\n{text}");
+}

@@ -3,11 +3,15 @@
 
 use super::names;
 use super::{
-    BitCheck, EntryBit, EntryKind, Expect, ExpectedOutcome, Fact, FolioFlag, FolioItem, ProcPage,
-    VmaFlag, VmaItem,
+    BitCheck, DeviceFlag, DeviceItem, EntryBit, EntryKind, Expect, ExpectedOutcome, Fact,
+    FolioFlag, FolioItem, ProcPage, VmaFlag, VmaItem,
 };
+use crate::op::DevId;
 use crate::outcome::{Outcome, Payload};
-use crate::state::{Entry, FolioState, HugeHint, Level, ObjId, ProcState, State, Target, VmaState};
+use crate::state::{
+    Entry, FolioState, HugeHint, Level, Memory, MigKind, MigratePhase, MirrorTag, ObjId, PageRef,
+    ProcState, State, Target, VmaState,
+};
 use crate::text::outcome_to_string;
 
 /// Checks `expect` against the (canonical) `outcome` of its op and the
@@ -42,9 +46,20 @@ fn check_outcome(expected: &ExpectedOutcome, actual: &Outcome) -> Option<String>
         outcome_to_string(actual)
     );
     // A long payload's compressed text hides where it differs: name the page.
-    if let (ExpectedOutcome::Data(pattern), Outcome::Ok(Payload::Data { base, values })) =
-        (expected, actual)
-    {
+    let data = match (expected, actual) {
+        (ExpectedOutcome::Data(pattern), Outcome::Ok(Payload::Data { base, values })) => {
+            Some((pattern, base, values))
+        }
+        (
+            ExpectedOutcome::Dev { data: pattern, .. },
+            Outcome::Ok(Payload::Dev {
+                data: Some((base, values)),
+                ..
+            }),
+        ) => Some((pattern, base, values)),
+        _ => None,
+    };
+    if let Some((pattern, base, values)) = data {
         if let Some(j) = pattern.first_mismatch(*base, values) {
             let page = base.wrapping_add(j as u64);
             match (pattern.expected_at(*base, j), values.get(j)) {
@@ -83,6 +98,10 @@ fn fact_subject(fact: &Fact) -> String {
         Fact::HasPinned { .. } => fact.to_string(),
         Fact::SwapUsed { .. } => "swap".to_string(),
         Fact::FolioCount { .. } => "folios".to_string(),
+        Fact::Device { d, .. } => format!("device {d}"),
+        Fact::Mirror { d, at, .. } => format!("mirror {d} {at}"),
+        Fact::Session { s, .. } => format!("session {s}"),
+        Fact::Notifier { n, .. } => format!("notifier {n}"),
     }
 }
 
@@ -122,6 +141,108 @@ fn check_fact(fact: &Fact, state: &State) -> Vec<String> {
         },
         Fact::SwapUsed { used } => key_mismatch("used", used, &(state.swap.len() as u64)),
         Fact::FolioCount { count } => key_mismatch("count", count, &(state.folios.len() as u64)),
+        Fact::Device { d, items } => match state.devices.iter().find(|x| x.id == *d) {
+            Some(dev) => items
+                .iter()
+                .flat_map(|item| match *item {
+                    DeviceItem::Free(n) => key_mismatch("free", &n, &dev.pool_free),
+                    DeviceItem::Refs(n) => key_mismatch("refs", &n, &dev.pgmap_refs),
+                    DeviceItem::Flag(BitCheck { bit, set }) => {
+                        let found = match bit {
+                            DeviceFlag::Released => dev.released,
+                            DeviceFlag::FailAlloc => dev.fail_alloc,
+                        };
+                        flag_mismatch(bit.name(), set, found)
+                    }
+                })
+                .collect(),
+            None => vec![format!("no device {d}")],
+        },
+        Fact::Mirror {
+            d,
+            at,
+            tag,
+            same_as,
+        } => check_mirror(state, *d, at, *tag, same_as.as_ref()),
+        Fact::Session { s, phase, cpages } => {
+            let found = state.sessions.iter().find(|x| x.id == *s);
+            let name = |p: Option<MigratePhase>| names::name_of(&names::PHASES, p);
+            let mut out = key_mismatch("phase", &name(*phase), &name(found.map(|x| x.phase)));
+            if let (Some(n), Some(x)) = (cpages, found) {
+                out.extend(key_mismatch("cpages", n, &x.cpages));
+            }
+            out
+        }
+        Fact::Notifier { n, stale } => {
+            let found = state.notifiers.iter().find(|x| x.id == *n).map(|x| x.stale);
+            let name = |v: Option<bool>| names::name_of(&names::NOTIFIER_STATES, v);
+            key_mismatch("state", &name(*stale), &name(found))
+        }
+    }
+}
+
+/// The mirror entry of `at.p`'s mirror on `d` for `at`'s address, its tag,
+/// and (with `same_as`) whether it maps what the process maps there.
+fn check_mirror(
+    state: &State,
+    d: DevId,
+    at: &ProcPage,
+    tag: Option<MirrorTag>,
+    same_as: Option<&ProcPage>,
+) -> Vec<String> {
+    let page = match absolute_page(state, at) {
+        Ok(page) => page,
+        Err(m) => return vec![m],
+    };
+    // No device, no mirror of the process, or no entry: all read as `none`.
+    let entry = state
+        .devices
+        .iter()
+        .find(|x| x.id == d)
+        .and_then(|dev| dev.mirrors.iter().find(|m| m.proc == at.p))
+        .and_then(|m| m.entries.iter().find(|e| e.page == page));
+    let tag_name = |t: Option<MirrorTag>| names::name_of(&names::MIRROR_TAGS, t);
+    let found = entry.map(|e| e.tag);
+    if found != tag {
+        let mut m = format!("expected {}, found {}", tag_name(tag), tag_name(found));
+        if let Some(e) = entry {
+            m.push_str(&format!(" {}", crate::text::page_ref_to_string(&e.target)));
+        }
+        return vec![m];
+    }
+    let (Some(e), Some(b)) = (entry, same_as) else {
+        return Vec::new();
+    };
+    let mapped = match entry_of(state, b) {
+        Ok(entry) => entry,
+        Err(m) => return vec![format!("same-as {b}: {m}")],
+    };
+    let target = mapped.as_ref().and_then(entry_page_ref);
+    if target == Some(e.target) {
+        Vec::new()
+    } else {
+        vec![format!(
+            "expected the page {b} maps, {}, found {}",
+            describe_entry(mapped.as_ref()),
+            crate::text::page_ref_to_string(&e.target)
+        )]
+    }
+}
+
+/// The page an entry maps, as a page reference (entries that map a folio
+/// page, the zero page or a huge zero page).
+fn entry_page_ref(e: &Entry) -> Option<PageRef> {
+    match *e {
+        Entry::Present { target, .. }
+        | Entry::Migration { target, .. }
+        | Entry::DevicePrivate { target, .. }
+        | Entry::DeviceExclusive { target, .. } => match target {
+            Target::Folio { folio, page } => Some(PageRef::Folio { folio, page }),
+            Target::Zero => Some(PageRef::Zero),
+            Target::HugeZero { page } => Some(PageRef::HugeZero { page }),
+            Target::Io { .. } => None,
+        },
+        Entry::Swap { .. } => None,
     }
 }
 
@@ -197,6 +318,9 @@ fn kind_of(entry: Option<&Entry>) -> EntryKind {
             Target::HugeZero { .. } => EntryKind::HugeZero,
             Target::Io { .. } => EntryKind::Io,
         },
+        Some(Entry::Migration { .. }) => EntryKind::Migration,
+        Some(Entry::DevicePrivate { .. }) => EntryKind::DevPriv,
+        Some(Entry::DeviceExclusive { .. }) => EntryKind::DevExcl,
     }
 }
 
@@ -219,6 +343,45 @@ fn entry_bit(entry: &Entry, bit: EntryBit) -> Option<bool> {
             ..
         } => match bit {
             EntryBit::Exclusive => Some(exclusive),
+            EntryBit::SoftDirty => Some(soft_dirty),
+            EntryBit::UffdWp => Some(uffd_wp),
+            _ => None,
+        },
+        Entry::Migration {
+            level,
+            kind,
+            young,
+            dirty,
+            soft_dirty,
+            uffd_wp,
+            ..
+        } => Some(match bit {
+            EntryBit::Write => kind == MigKind::Write,
+            EntryBit::Exclusive => kind == MigKind::ReadExclusive,
+            EntryBit::Dirty => dirty,
+            EntryBit::Young => young,
+            EntryBit::SoftDirty => soft_dirty,
+            EntryBit::UffdWp => uffd_wp,
+            EntryBit::Pmd => level == Level::Pmd,
+        }),
+        Entry::DevicePrivate {
+            level,
+            write,
+            soft_dirty,
+            uffd_wp,
+            ..
+        } => match bit {
+            EntryBit::Write => Some(write),
+            EntryBit::SoftDirty => Some(soft_dirty),
+            EntryBit::UffdWp => Some(uffd_wp),
+            EntryBit::Pmd => Some(level == Level::Pmd),
+            _ => None,
+        },
+        Entry::DeviceExclusive {
+            soft_dirty,
+            uffd_wp,
+            ..
+        } => match bit {
             EntryBit::SoftDirty => Some(soft_dirty),
             EntryBit::UffdWp => Some(uffd_wp),
             _ => None,
@@ -253,18 +416,16 @@ fn check_entry(entry: Option<&Entry>, kind: EntryKind, bits: &[BitCheck<EntryBit
 
 /// The folio mapped at a page and which of its pages is mapped there.
 fn folio_of<'s>(state: &'s State, at: &ProcPage) -> Result<(&'s FolioState, u32), String> {
-    match entry_of(state, at)? {
-        Some(Entry::Present {
-            target: Target::Folio { folio, page },
-            ..
-        }) => state
+    let entry = entry_of(state, at)?;
+    match entry.as_ref().and_then(Entry::folio_page) {
+        Some((folio, page)) => state
             .folios
             .get(&folio)
             .map(|f| (f, page))
             .ok_or_else(|| format!("maps F{}[{page}], which is not in the state", folio.0)),
-        other => Err(format!(
+        None => Err(format!(
             "expected a folio page, found {}",
-            describe_entry(other.as_ref())
+            describe_entry(entry.as_ref())
         )),
     }
 }
@@ -279,10 +440,21 @@ fn check_folio(folio: &FolioState, subpage: u32, items: &[FolioItem]) -> Vec<Str
             FolioItem::Pin(n) => key_mismatch("pin", &n, &folio.pincount),
             FolioItem::Order(n) => key_mismatch("order", &n, &folio.order),
             FolioItem::Subpage(n) => key_mismatch("subpage", &n, &subpage),
-            FolioItem::Zone(zone) => {
-                let crate::state::Memory::Zone(found) = folio.memory;
-                key_mismatch("zone", &names::zone(zone), &names::zone(found))
-            }
+            FolioItem::Zone(zone) => match folio.memory {
+                Memory::Zone(found) => {
+                    key_mismatch("zone", &names::zone(zone), &names::zone(found))
+                }
+                Memory::Device(d) => vec![format!(
+                    "zone expected {}, found device memory of {d}",
+                    names::zone(zone)
+                )],
+            },
+            FolioItem::Dev(dev) => match folio.memory {
+                Memory::Device(found) => key_mismatch("dev", &dev, &found),
+                Memory::Zone(z) => {
+                    vec![format!("dev expected {dev}, found zone {}", names::zone(z))]
+                }
+            },
             FolioItem::Flag(BitCheck { bit, set }) => {
                 flag_mismatch(bit.name(), set, folio_flag(folio, subpage, bit))
             }
@@ -313,8 +485,13 @@ fn check_same(state: &State, a: &ProcPage, b: &ProcPage, same: bool) -> Vec<Stri
         (Ok(x), Ok(y)) => (x, y),
         (Err(m), _) | (_, Err(m)) => return vec![m],
     };
+    // The page behind the entry, whatever maps it (present, migration,
+    // device-private or device-exclusive); swap entries name no page.
     let target = |e: &Option<Entry>| match e {
-        Some(Entry::Present { target, .. }) => Some(*target),
+        Some(Entry::Present { target, .. })
+        | Some(Entry::Migration { target, .. })
+        | Some(Entry::DevicePrivate { target, .. })
+        | Some(Entry::DeviceExclusive { target, .. }) => Some(*target),
         _ => None,
     };
     let is_same = matches!((target(&entry_a), target(&entry_b)), (Some(x), Some(y)) if x == y);
@@ -396,18 +573,32 @@ fn describe_entry(entry: Option<&Entry>) -> String {
     match entry {
         None => "none".to_string(),
         Some(Entry::Swap { slot, .. }) => format!("swap S{}", slot.0),
-        Some(Entry::Present { level, target, .. }) => {
-            let text = match target {
-                Target::Folio { folio, page } => format!("F{}[{page}]", folio.0),
-                Target::Zero => "zero".to_string(),
-                Target::HugeZero { page } => format!("hugezero[{page}]"),
-                Target::Io { obj, page } => format!("{}[{page}]", object_text(obj)),
-            };
-            match level {
-                Level::Pte => text,
-                Level::Pmd => format!("{text} (pmd)"),
-            }
+        Some(Entry::Present { level, target, .. }) => leveled(target_text(target), *level),
+        Some(Entry::Migration { level, target, .. }) => {
+            leveled(format!("migration {}", target_text(target)), *level)
         }
+        Some(Entry::DevicePrivate { level, target, .. }) => {
+            leveled(format!("devpriv {}", target_text(target)), *level)
+        }
+        Some(Entry::DeviceExclusive { target, .. }) => {
+            format!("devexcl {}", target_text(target))
+        }
+    }
+}
+
+fn leveled(text: String, level: Level) -> String {
+    match level {
+        Level::Pte => text,
+        Level::Pmd => format!("{text} (pmd)"),
+    }
+}
+
+fn target_text(target: &Target) -> String {
+    match target {
+        Target::Folio { folio, page } => format!("F{}[{page}]", folio.0),
+        Target::Zero => "zero".to_string(),
+        Target::HugeZero { page } => format!("hugezero[{page}]"),
+        Target::Io { obj, page } => format!("{}[{page}]", object_text(obj)),
     }
 }
 

@@ -11,9 +11,9 @@ mod data;
 pub use check::check;
 pub use data::{DataPattern, DataRun, DataValue};
 
-use crate::op::{PageAt, ProcId, Prot, Zone};
+use crate::op::{DevId, NotifierId, PageAt, ProcId, Prot, SessionId, Zone};
 use crate::outcome::{Outcome, Payload};
-use crate::state::VmaKind;
+use crate::state::{MigratePhase, MirrorTag, VmaKind};
 
 /// What a scenario line expects: the op's outcome and facts about the
 /// canonical state after it. Both parts are optional; facts keep the order
@@ -37,11 +37,20 @@ impl Expect {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ExpectedOutcome {
     /// Any outcome without a data payload, compared exactly. Never holds
-    /// `Outcome::Ok(Payload::Data { .. })`; [`ExpectedOutcome::from_outcome`]
-    /// turns those into [`ExpectedOutcome::Data`].
+    /// `Outcome::Ok(Payload::Data { .. })` nor a `Payload::Dev` with data;
+    /// [`ExpectedOutcome::from_outcome`] turns those into
+    /// [`ExpectedOutcome::Data`] / [`ExpectedOutcome::Dev`].
     Exact(Outcome),
     /// `ok data=...`.
     Data(DataPattern),
+    /// `ok cpages=<n> faults=<n> data=...`: a `lib/test_hmm.c` ioctl result
+    /// that copied pages out (`Payload::Dev` with data); without data it is
+    /// [`ExpectedOutcome::Exact`].
+    Dev {
+        cpages: u64,
+        faults: u64,
+        data: DataPattern,
+    },
 }
 
 impl ExpectedOutcome {
@@ -52,6 +61,15 @@ impl ExpectedOutcome {
             Outcome::Ok(Payload::Data { base, values }) => {
                 ExpectedOutcome::Data(DataPattern::from_values(*base, values))
             }
+            Outcome::Ok(Payload::Dev {
+                cpages,
+                faults,
+                data: Some((base, values)),
+            }) => ExpectedOutcome::Dev {
+                cpages: *cpages,
+                faults: *faults,
+                data: DataPattern::from_values(*base, values),
+            },
             other => ExpectedOutcome::Exact(other.clone()),
         }
     }
@@ -63,6 +81,19 @@ impl ExpectedOutcome {
                 pattern.matches(*base, values)
             }
             (ExpectedOutcome::Data(_), _) => false,
+            (
+                ExpectedOutcome::Dev {
+                    cpages,
+                    faults,
+                    data,
+                },
+                Outcome::Ok(Payload::Dev {
+                    cpages: c,
+                    faults: f,
+                    data: Some((base, values)),
+                }),
+            ) => cpages == c && faults == f && data.matches(*base, values),
+            (ExpectedOutcome::Dev { .. }, _) => false,
         }
     }
 }
@@ -108,6 +139,69 @@ pub enum Fact {
     SwapUsed { used: u64 },
     /// `folios count=<n>`: live folios.
     FolioCount { count: u64 },
+    /// `device <dev> {free=<n> | refs=<n> | flag | !flag}`: a device's
+    /// memory pool (the device must exist in the state).
+    Device { d: DevId, items: Vec<DeviceItem> },
+    /// `mirror <dev> <p> <page> none|read|write|atomic [same-as <p> <page>]`:
+    /// the device page-table entry of process `at.p`'s mirror on `d` for
+    /// that address (`none`: no entry, or no such mirror), and optionally
+    /// that it maps the same page as the process entry at `same_as`.
+    Mirror {
+        d: DevId,
+        at: ProcPage,
+        tag: Option<MirrorTag>,
+        same_as: Option<ProcPage>,
+    },
+    /// `session <s> none|setup|allocated|migrated [cpages=<n>]`.
+    Session {
+        s: SessionId,
+        phase: Option<MigratePhase>,
+        cpages: Option<u64>,
+    },
+    /// `notifier <n> none|stale|fresh`: `stale` when an invalidation hit
+    /// the interval since the last `read-begin`.
+    Notifier { n: NotifierId, stale: Option<bool> },
+}
+
+/// One checked property of a device.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum DeviceItem {
+    /// `free=<n>`: free pages of device memory.
+    Free(u64),
+    /// `refs=<n>`: live `dev_pagemap` references.
+    Refs(i64),
+    Flag(BitCheck<DeviceFlag>),
+}
+
+impl DeviceItem {
+    /// The item's key or flag name; each may appear once per fact.
+    pub fn name(&self) -> &'static str {
+        match self {
+            DeviceItem::Free(_) => "free",
+            DeviceItem::Refs(_) => "refs",
+            DeviceItem::Flag(check) => check.bit.name(),
+        }
+    }
+}
+
+/// A boolean property of a device.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum DeviceFlag {
+    /// The chunks were released (`HMM_DMIRROR_RELEASE`).
+    Released,
+    /// `HMM_DMIRROR_FLAG_FAIL_ALLOC` is pending.
+    FailAlloc,
+}
+
+impl DeviceFlag {
+    pub const ALL: [DeviceFlag; 2] = [DeviceFlag::Released, DeviceFlag::FailAlloc];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            DeviceFlag::Released => "released",
+            DeviceFlag::FailAlloc => "fail-alloc",
+        }
+    }
 }
 
 /// A flag expected set (`flag`) or clear (`!flag`).
@@ -132,16 +226,26 @@ pub enum EntryKind {
     Io,
     /// A swap entry.
     Swap,
+    /// A migration entry: `write` for a writable one, `exclusive` for a
+    /// readable-exclusive one, neither for a readable one.
+    Migration,
+    /// A device-private entry.
+    DevPriv,
+    /// A device-exclusive entry.
+    DevExcl,
 }
 
 impl EntryKind {
-    pub const ALL: [EntryKind; 6] = [
+    pub const ALL: [EntryKind; 9] = [
         EntryKind::None,
         EntryKind::Page,
         EntryKind::Zero,
         EntryKind::HugeZero,
         EntryKind::Io,
         EntryKind::Swap,
+        EntryKind::Migration,
+        EntryKind::DevPriv,
+        EntryKind::DevExcl,
     ];
 
     pub fn name(self) -> &'static str {
@@ -152,15 +256,27 @@ impl EntryKind {
             EntryKind::HugeZero => "hugezero",
             EntryKind::Io => "io",
             EntryKind::Swap => "swap",
+            EntryKind::Migration => "migration",
+            EntryKind::DevPriv => "devpriv",
+            EntryKind::DevExcl => "devexcl",
         }
     }
 
     /// Whether entries of this kind carry `bit`: present entries have the
     /// hardware bits and a level, swap entries keep exclusive, soft-dirty
-    /// and uffd-wp, `none` has nothing.
+    /// and uffd-wp, migration entries all bits (`write`/`exclusive` stand
+    /// for the migration type), device-private entries write, soft-dirty,
+    /// uffd-wp and pmd, device-exclusive entries soft-dirty and uffd-wp;
+    /// `none` has nothing.
     pub fn has_bit(self, bit: EntryBit) -> bool {
         match self {
             EntryKind::None => false,
+            EntryKind::Migration => true,
+            EntryKind::DevPriv => matches!(
+                bit,
+                EntryBit::Write | EntryBit::SoftDirty | EntryBit::UffdWp | EntryBit::Pmd
+            ),
+            EntryKind::DevExcl => matches!(bit, EntryBit::SoftDirty | EntryBit::UffdWp),
             EntryKind::Swap => matches!(
                 bit,
                 EntryBit::Exclusive | EntryBit::SoftDirty | EntryBit::UffdWp
@@ -182,7 +298,7 @@ pub enum EntryBit {
     UffdWp,
     /// Mapped by a PMD leaf.
     Pmd,
-    /// A swap entry's exclusive marker.
+    /// A swap entry's exclusive marker; a readable-exclusive migration entry.
     Exclusive,
 }
 
@@ -227,6 +343,8 @@ pub enum FolioItem {
     Subpage(u32),
     /// `zone=<zone>`.
     Zone(Zone),
+    /// `dev=<dev>`: device memory of that device.
+    Dev(DevId),
     Flag(BitCheck<FolioFlag>),
 }
 
@@ -241,6 +359,7 @@ impl FolioItem {
             FolioItem::Order(_) => "order",
             FolioItem::Subpage(_) => "subpage",
             FolioItem::Zone(_) => "zone",
+            FolioItem::Dev(_) => "dev",
             FolioItem::Flag(check) => check.bit.name(),
         }
     }
@@ -357,12 +476,29 @@ impl VmaFlag {
 /// the printer and mismatch messages.
 pub mod names {
     use crate::op::{Prot, Zone};
-    use crate::state::VmaKind;
+    use crate::state::{MigratePhase, MirrorTag, VmaKind};
 
     pub const ZONES: [(Zone, &str); 3] = [
         (Zone::Normal, "normal"),
         (Zone::Movable, "movable"),
         (Zone::Cma, "cma"),
+    ];
+    pub const MIRROR_TAGS: [(Option<MirrorTag>, &str); 4] = [
+        (None, "none"),
+        (Some(MirrorTag::Read), "read"),
+        (Some(MirrorTag::Write), "write"),
+        (Some(MirrorTag::Atomic), "atomic"),
+    ];
+    pub const PHASES: [(Option<MigratePhase>, &str); 4] = [
+        (None, "none"),
+        (Some(MigratePhase::Setup), "setup"),
+        (Some(MigratePhase::Allocated), "allocated"),
+        (Some(MigratePhase::Migrated), "migrated"),
+    ];
+    pub const NOTIFIER_STATES: [(Option<bool>, &str); 3] = [
+        (None, "none"),
+        (Some(true), "stale"),
+        (Some(false), "fresh"),
     ];
     pub const PROTS: [(Prot, &str); 3] = [(Prot::None, "none"), (Prot::R, "r"), (Prot::RW, "rw")];
     pub const VMA_KINDS: [(VmaKind, &str); 5] = [

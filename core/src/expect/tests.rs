@@ -216,6 +216,9 @@ fn state() -> State {
         }],
         locks: Vec::new(),
         iommu: Vec::new(),
+        devices: Vec::new(),
+        sessions: Vec::new(),
+        notifiers: Vec::new(),
     }
 }
 
@@ -477,4 +480,93 @@ fn data_patterns() {
         })),
         ExpectedOutcome::Data(DataPattern::Uniform(DataValue::Const(1)))
     );
+}
+
+/// Mismatches of facts against the HMM fixture state.
+fn hmm_facts(text: &str) -> Vec<String> {
+    let expect = parse_expect(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+    check(&expect, &Outcome::OK, &crate::canon::fixtures::hmm_state())
+}
+
+#[test]
+fn hmm_entry_and_folio_facts() {
+    assert!(hmm_facts(
+        "entry p0 m0[0] devpriv write soft-dirty !uffd-wp !pmd ; entry p0 m0[2] devexcl soft-dirty \
+         ; entry p0 m0[4] migration write !exclusive young dirty !pmd ; entry p0 m0[600] devpriv pmd \
+         ; folio p0 m0[0] dev=dev0 ref=1 map=1 excl ; folio p0 m0[4] locked ref=1 map=0 zone=normal \
+         ; folio p0 m0[2] zone=normal ; folio p0 m0[600] dev=dev0 subpage=88 order=9"
+    )
+    .is_empty());
+    assert_eq!(
+        hmm_facts("entry p0 m0[0] page"),
+        vec!["entry p0 m0[0]: expected page, found devpriv F0[0]"]
+    );
+    assert_eq!(
+        hmm_facts("entry p0 m0[4] migration exclusive"),
+        vec!["entry p0 m0[4]: exclusive expected set, found clear"]
+    );
+    assert_eq!(
+        hmm_facts("entry p0 m0[600] migration"),
+        vec!["entry p0 m0[600]: expected migration, found devpriv F5[88] (pmd)"]
+    );
+    assert_eq!(
+        hmm_facts("folio p0 m0[0] zone=normal ; folio p0 m0[1] dev=dev0 ; folio p0 m0[3] dev=dev3"),
+        vec![
+            "folio p0 m0[0]: zone expected normal, found device memory of dev0",
+            "folio p0 m0[1]: dev expected dev0, found zone normal",
+            "folio p0 m0[3]: dev expected dev3, found dev2",
+        ]
+    );
+}
+
+#[test]
+fn hmm_device_facts() {
+    assert!(hmm_facts(
+        "device dev0 free=1534 refs=514 !released !fail-alloc ; device dev2 free=2047 \
+         ; mirror dev0 p0 m0[0] write same-as p0 m0[0] ; mirror dev0 p0 m0[2] atomic same-as p0 m0[2] \
+         ; mirror dev0 p0 m0[3] none ; mirror dev1 p0 m0[0] none ; mirror dev0 p1 m0[0] none \
+         ; mirror dev0 p0 m0[4] write same-as p0 m0[4] \
+         ; session s0 allocated cpages=2 ; session s1 none ; notifier n0 fresh ; notifier n1 none"
+    )
+    .is_empty());
+    assert_eq!(
+        hmm_facts(
+            "device dev0 free=1 refs=2 released fail-alloc ; device dev3 free=0 ; mirror dev0 p0 m0[1] write \
+             ; mirror dev0 p0 m0[3] read ; mirror dev0 p0 m0[1] read same-as p0 m0[2] \
+             ; session s0 setup cpages=1 ; session s2 migrated ; notifier n0 stale ; notifier n1 fresh"
+        ),
+        vec![
+            "device dev0: free expected 1, found 1534",
+            "device dev0: refs expected 2, found 514",
+            "device dev0: released expected set, found clear",
+            "device dev0: fail-alloc expected set, found clear",
+            "device dev3: no device dev3",
+            "mirror dev0 p0 m0[1]: expected write, found read F1[0]",
+            "mirror dev0 p0 m0[3]: expected read, found none",
+            "mirror dev0 p0 m0[1]: expected the page p0 m0[2] maps, devexcl F2[0], found F1[0]",
+            "session s0: phase expected setup, found allocated",
+            "session s0: cpages expected 1, found 2",
+            "session s2: phase expected migrated, found none",
+            "notifier n0: state expected stale, found fresh",
+            "notifier n1: state expected fresh, found none",
+        ]
+    );
+}
+
+#[test]
+fn dev_outcome_mismatch_names_the_page() {
+    let actual = Outcome::Ok(Payload::Dev {
+        cpages: 4,
+        faults: 0,
+        data: Some((8, vec![8, 9, 0, 11])),
+    });
+    assert_eq!(
+        run("ok cpages=4 faults=0 data=index", &actual),
+        vec![
+            "outcome: expected ok cpages=4 faults=0 data=index, found ok cpages=4 faults=0 \
+             data=[2*index,0,11] (first difference at page 10: expected 10, found 0)"
+        ]
+    );
+    assert!(run("ok cpages=4 faults=0 data=[2*index,0,index]", &actual).is_empty());
+    assert!(run("ok cpages=4 faults=0 data=[2*index,0,11]", &actual).is_empty());
 }

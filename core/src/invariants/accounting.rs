@@ -71,6 +71,12 @@ fn page_holder(c: &mut Checker, what: &dyn Fn() -> String, pr: &PageRef, pin: bo
                     ),
                 );
             }
+            if entries::device_private(f) {
+                c.report(
+                    DEVICE_PRIVATE_NOT_PRESENT,
+                    format!("{}: holds device-private {}", what(), name()),
+                );
+            }
             let excl = |i: u32| f.anon_exclusive.get(i as usize).copied().unwrap_or(false);
             if pin && f.anon && !excl(page) && !(f.is_large() && excl(0)) {
                 c.report(
@@ -176,8 +182,9 @@ pub(super) fn zones(c: &mut Checker) {
     let st = c.st;
     let mut used = [0i128; 3];
     for f in st.folios.values() {
-        let Memory::Zone(z) = f.memory;
-        used[z.index()] += f.nr_pages() as i128;
+        if let Memory::Zone(z) = f.memory {
+            used[z.index()] += f.nr_pages() as i128;
+        }
     }
     for z in Zone::ALL {
         let i = z.index();

@@ -50,15 +50,7 @@ pub(super) fn entry_run(c: &mut Checker, p: &ProcState, r: &EntryRun) {
             bits,
         } => {
             if bits.write {
-                for (v, a, b) in &covered {
-                    if v.prot != Prot::RW {
-                        let at = c.at(p, *a, b - a);
-                        c.report(
-                            WRITABLE_NEEDS_VM_WRITE,
-                            format!("{at}: writable entry in a {:?} VMA", v.prot),
-                        );
-                    }
-                }
+                needs_vm_write(c, p, &covered, "writable entry");
             }
             if level == Level::Pmd {
                 pmd_leaf(c, &here, r, target);
@@ -76,11 +68,148 @@ pub(super) fn entry_run(c: &mut Checker, p: &ProcState, r: &EntryRun) {
                     }
                 }
                 Target::Folio { folio, page } => {
-                    mapped_folio(c, &here, level, folio, page, len, bits.write)
+                    if c.folio(folio).is_some_and(device_private) {
+                        c.report(
+                            DEVICE_PRIVATE_NOT_PRESENT,
+                            format!(
+                                "{here}: present entry of device-private {}",
+                                folio_name(folio)
+                            ),
+                        );
+                    }
+                    let write = bits.write.then_some(WRITABLE_ANON_EXCLUSIVE);
+                    mapped_folio(c, &here, level, folio, page, len, write)
                 }
             }
         }
+        Entry::Migration {
+            level,
+            target,
+            kind,
+            ..
+        } => {
+            // mprotect turns writable migration entries readable, so a
+            // writable one in a VMA without VM_WRITE is as wrong as a PTE.
+            if kind == MigKind::Write {
+                needs_vm_write(c, p, &covered, "writable migration entry");
+            }
+            if level == Level::Pmd {
+                pmd_leaf(c, &here, r, target);
+            }
+            let Some((folio, page)) = folio_target(c, &here, "migration", target) else {
+                return;
+            };
+            if !in_folio(c, &here, folio, page, len) {
+                return;
+            }
+            if c.folio(folio).is_some_and(|f| !f.locked) {
+                c.report(
+                    MIGRATION_ENTRY_LOCKED,
+                    format!("{here}: migration entry of unlocked {}", folio_name(folio)),
+                );
+            }
+            // Not a mapping, no reference: only a holder.
+            c.holders(folio).migration += len as i64;
+        }
+        Entry::DevicePrivate {
+            level,
+            target,
+            write,
+            ..
+        } => {
+            if write {
+                needs_vm_write(c, p, &covered, "writable device-private entry");
+            }
+            if level == Level::Pmd {
+                pmd_leaf(c, &here, r, target);
+            }
+            let Some((folio, page)) = folio_target(c, &here, "device-private", target) else {
+                return;
+            };
+            if c.folio(folio).is_some_and(|f| !device_private(f)) {
+                c.report(
+                    DEVICE_PRIVATE_NOT_PRESENT,
+                    format!(
+                        "{here}: device-private entry of {}, which is not device-private memory",
+                        folio_name(folio)
+                    ),
+                );
+            }
+            let write = write.then_some(DEVPRIV_WRITE_EXCLUSIVE);
+            mapped_folio(c, &here, level, folio, page, len, write)
+        }
+        Entry::DeviceExclusive { target, .. } => {
+            let Some((folio, page)) = folio_target(c, &here, "device-exclusive", target) else {
+                return;
+            };
+            // Still a mapping of the page (mapcount and reference kept).
+            mapped_folio(c, &here, Level::Pte, folio, page, len, None)
+        }
     }
+}
+
+/// `MEMORY_DEVICE_PRIVATE` memory.
+pub(super) fn device_private(f: &FolioState) -> bool {
+    matches!(f.memory, Memory::Device(d) if !d.coherent())
+}
+
+/// Reports `what` in a VMA without `VM_WRITE`.
+fn needs_vm_write(c: &mut Checker, p: &ProcState, covered: &[(&VmaState, u64, u64)], what: &str) {
+    for (v, a, b) in covered {
+        if v.prot != Prot::RW {
+            let at = c.at(p, *a, b - a);
+            c.report(
+                WRITABLE_NEEDS_VM_WRITE,
+                format!("{at}: {what} in a {:?} VMA", v.prot),
+            );
+        }
+    }
+}
+
+/// The folio page a non-present entry refers to; other targets (zero
+/// pages, raw pfns) are reported.
+fn folio_target(c: &mut Checker, here: &str, kind: &str, target: Target) -> Option<(FolioId, u32)> {
+    match target {
+        Target::Folio { folio, page } => Some((folio, page)),
+        Target::Zero | Target::HugeZero { .. } => {
+            c.report(
+                NON_PRESENT_TARGET,
+                format!("{here}: {kind} entry of a zero page"),
+            );
+            None
+        }
+        Target::Io { obj, .. } => {
+            c.report(
+                NON_PRESENT_TARGET,
+                format!("{here}: {kind} entry of a raw pfn of {}", object_name(obj)),
+            );
+            None
+        }
+    }
+}
+
+/// Whether `len` pages from `page` lie inside an existing folio; reports
+/// what does not.
+fn in_folio(c: &mut Checker, here: &str, folio: FolioId, page: u32, len: u64) -> bool {
+    let name = folio_name(folio);
+    let Some(f) = c.st.folios.get(&folio) else {
+        c.report(
+            DANGLING_REFERENCE,
+            format!("{here}: maps missing folio {name}"),
+        );
+        return false;
+    };
+    let nr = f.nr_pages();
+    if page as u64 + len > nr {
+        c.report(
+            DANGLING_REFERENCE,
+            format!(
+                "{here}: maps {name}[{page}..{}) of a {nr}-page folio",
+                page as u64 + len
+            ),
+        );
+    }
+    true
 }
 
 fn pmd_leaf(c: &mut Checker, here: &str, r: &EntryRun, target: Target) {
@@ -145,6 +274,9 @@ fn zero_page(
     }
 }
 
+/// A mapping of `len` pages of `folio` from `page` (present,
+/// device-private or device-exclusive). `write` is the invariant a writable
+/// mapping of a page that is not anon-exclusive breaks (`None`: read-only).
 fn mapped_folio(
     c: &mut Checker,
     here: &str,
@@ -152,37 +284,28 @@ fn mapped_folio(
     folio: FolioId,
     page: u32,
     len: u64,
-    write: bool,
+    write: Option<&'static str>,
 ) {
+    if !in_folio(c, here, folio, page, len) {
+        return;
+    }
     let name = folio_name(folio);
     let Some(f) = c.st.folios.get(&folio) else {
-        c.report(
-            DANGLING_REFERENCE,
-            format!("{here}: maps missing folio {name}"),
-        );
         return;
     };
-    let nr = f.nr_pages();
-    let anon = f.anon;
-    if page as u64 + len > nr {
-        c.report(
-            DANGLING_REFERENCE,
-            format!(
-                "{here}: maps {name}[{page}..{}) of a {nr}-page folio",
-                page as u64 + len
-            ),
-        );
-    }
+    // Device-private entries must be exclusive whatever the folio (device
+    // folios are anon; `device-private-not-present` reports one that is not).
+    let check = f.anon || write == Some(DEVPRIV_WRITE_EXCLUSIVE);
     let excl = |i: u64| f.anon_exclusive.get(i as usize).copied().unwrap_or(false);
     match level {
         Level::Pte => {
-            if write && anon {
+            if let Some(id) = write.filter(|_| check) {
                 let bad: Vec<u64> = (page as u64..page as u64 + len)
                     .filter(|&i| !excl(i))
                     .collect();
                 if let Some(first) = bad.first() {
                     c.report(
-                        WRITABLE_ANON_EXCLUSIVE,
+                        id,
                         format!(
                             "{here}: writable PTEs of {name} but {} page(s) not anon-exclusive (first {name}[{first}])",
                             bad.len()
@@ -193,11 +316,13 @@ fn mapped_folio(
             c.holders(folio).pte += len as i64;
         }
         Level::Pmd => {
-            if write && anon && !excl(0) {
-                c.report(
-                    WRITABLE_ANON_EXCLUSIVE,
-                    format!("{here}: writable PMD of {name} but {name}[0] not anon-exclusive"),
-                );
+            if let Some(id) = write.filter(|_| check) {
+                if !excl(0) {
+                    c.report(
+                        id,
+                        format!("{here}: writable PMD of {name} but {name}[0] not anon-exclusive"),
+                    );
+                }
             }
             // One PMD mapping per leaf: per occurrence of page 0.
             c.holders(folio).pmd += (page == 0) as i64;

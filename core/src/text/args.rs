@@ -4,11 +4,11 @@
 use super::lexer::{Scan, Word, Words};
 use super::ParseError;
 use crate::op::Fill;
-use crate::op::{FileId, HandleId, IommuId, LockId, ProcId, SlotId};
+use crate::op::{DevId, FileId, HandleId, IommuId, LockId, NotifierId, ProcId, SessionId, SlotId};
 
 /// One kind of slot id: its text prefix, how many exist, and a description.
 pub(super) struct SlotKind {
-    prefix: char,
+    prefix: &'static str,
     count: u8,
     what: &'static str,
 }
@@ -44,6 +44,22 @@ pub(super) const IOMMU: SlotKind = SlotKind {
     what: "an IOMMU slot",
 };
 
+pub(super) const DEV: SlotKind = SlotKind {
+    prefix: DevId::PREFIX,
+    count: DevId::COUNT,
+    what: "a device",
+};
+pub(super) const NOTIFIER: SlotKind = SlotKind {
+    prefix: NotifierId::PREFIX,
+    count: NotifierId::COUNT,
+    what: "a notifier slot",
+};
+pub(super) const SESSION: SlotKind = SlotKind {
+    prefix: SessionId::PREFIX,
+    count: SessionId::COUNT,
+    what: "a migration session",
+};
+
 impl SlotKind {
     /// `a process slot p0..p3`.
     pub fn expected(&self) -> String {
@@ -53,8 +69,8 @@ impl SlotKind {
 
     /// Reads `<prefix><n>` at the start of `scan`; any problem is reported
     /// about the whole word, as `expected`.
-    fn scan_id(&self, scan: &mut Scan<'_>, expected: &str) -> Result<u8, ParseError> {
-        if !scan.eat(self.prefix.encode_utf8(&mut [0; 4])) {
+    pub fn scan_id(&self, scan: &mut Scan<'_>, expected: &str) -> Result<u8, ParseError> {
+        if !scan.eat(self.prefix) {
             return Err(scan.word_error(expected));
         }
         let digits = scan.take_while(|c| c.is_ascii_digit());

@@ -1,11 +1,11 @@
 //! Facts in scenario text (the state half of an expectation):
 //!
 //! ```text
-//! entry <p> <page> none|page|zero|hugezero|io|swap {bit | !bit}
+//! entry <p> <page> none|page|zero|hugezero|io|swap|migration|devpriv|devexcl {bit | !bit}
 //!       bits: write dirty young soft-dirty uffd-wp pmd (present entries),
 //!             exclusive soft-dirty uffd-wp (swap entries)
 //! folio <p> <page> {ref=<n> | map=<n> | entire=<n> | pin=<n> | order=<n> | subpage=<n>
-//!                   | zone=<zone> | flag | !flag}
+//!                   | zone=<zone> | dev=<dev> | flag | !flag}
 //!       flags: locked lru anon swapbacked dirty swapcache excl pinned large
 //! same <p> <page> <p> <page>          !same <p> <page> <p> <page>
 //! zone normal|movable|cma free=<n>
@@ -15,25 +15,38 @@
 //! has-pinned <p>                      !has-pinned <p>
 //! swap used=<n>
 //! folios count=<n>
+//! device <dev> {free=<n> | refs=<n> | flag | !flag}
+//!       flags: released fail-alloc
+//! mirror <dev> <p> <page> none|read|write|atomic [same-as <p> <page>]
+//! session <s> none|setup|allocated|migrated [cpages=<n>]
+//! notifier <n> none|stale|fresh
 //! ```
+//!
+//! Entry kinds beyond present and swap entries: `migration` (bits: all;
+//! `write` = a writable migration entry, `exclusive` = readable-exclusive,
+//! neither = readable), `devpriv` (write soft-dirty uffd-wp pmd), `devexcl`
+//! (soft-dirty uffd-wp). A folio fact's page may hold any entry that maps a
+//! folio page (present, migration, devpriv, devexcl); `dev=<dev>` checks
+//! that the folio is device memory of that device.
 //!
 //! `<page>` is `m<k>[<n>]`. Items are kept in the order written; each key or
 //! flag may appear once per fact.
 
 use std::fmt;
 
-use super::args::{key_value, PROC, WINDOW};
+use super::args::{key_value, DEV, NOTIFIER, PROC, SESSION, WINDOW};
 use super::lexer::{Word, Words};
 use super::ParseError;
 use crate::expect::names;
 use crate::expect::{
-    BitCheck, EntryBit, EntryKind, Fact, FolioFlag, FolioItem, ProcPage, VmaFlag, VmaItem,
+    BitCheck, DeviceFlag, DeviceItem, EntryBit, EntryKind, Fact, FolioFlag, FolioItem, ProcPage,
+    VmaFlag, VmaItem,
 };
-use crate::op::{PageAt, ProcId, SlotId};
+use crate::op::{DevId, NotifierId, PageAt, ProcId, SessionId, SlotId};
 
 /// The words that start a fact (an expectation item starting with anything
 /// else is an outcome).
-pub(super) const FACT_KEYWORDS: [&str; 10] = [
+pub(super) const FACT_KEYWORDS: [&str; 14] = [
     "entry",
     "folio",
     "same",
@@ -44,9 +57,14 @@ pub(super) const FACT_KEYWORDS: [&str; 10] = [
     "!has-pinned",
     "swap",
     "folios",
+    "device",
+    "mirror",
+    "session",
+    "notifier",
 ];
 
-const FOLIO_ITEM_EXPECTED: &str = "a folio key (ref, map, entire, pin, order, subpage, zone) \
+const DEVICE_ITEM_EXPECTED: &str = "a device key (free, refs) or flag (released, fail-alloc)";
+const FOLIO_ITEM_EXPECTED: &str = "a folio key (ref, map, entire, pin, order, subpage, zone, dev) \
      or flag (locked, lru, anon, swapbacked, dirty, swapcache, excl, pinned, large)";
 const VMA_ITEM_EXPECTED: &str = "`none`, a VMA key (start, end, prot, kind, zone) \
      or flag (hugepage, nohugepage, dontfork, uffd-wp, soft-dirty, anon-vma)";
@@ -102,10 +120,86 @@ pub(super) fn parse_fact_words(words: &mut Words<'_>) -> Result<Fact, ParseError
         "folios" => Fact::FolioCount {
             count: counter(words, "count")?,
         },
+        "device" => Fact::Device {
+            d: DevId(DEV.parse(words)?),
+            items: parse_items(words, DEVICE_ITEM_EXPECTED, device_item, DeviceItem::name)?,
+        },
+        "mirror" => {
+            let d = DevId(DEV.parse(words)?);
+            let at = proc_page(words)?;
+            let tag = choice(
+                words,
+                &names::MIRROR_TAGS,
+                "a mirror tag (none, read, write, atomic)",
+            )?;
+            let same_as = if tag.is_some() && words.eat("same-as") {
+                Some(proc_page(words)?)
+            } else {
+                None
+            };
+            Fact::Mirror {
+                d,
+                at,
+                tag,
+                same_as,
+            }
+        }
+        "session" => {
+            let s = SessionId(SESSION.parse(words)?);
+            let phase = choice(
+                words,
+                &names::PHASES,
+                "a session phase (none, setup, allocated, migrated)",
+            )?;
+            let cpages = if phase.is_some() && words.peek().is_some() {
+                Some(counter(words, "cpages")?)
+            } else {
+                None
+            };
+            Fact::Session { s, phase, cpages }
+        }
+        "notifier" => Fact::Notifier {
+            n: NotifierId(NOTIFIER.parse(words)?),
+            stale: choice(
+                words,
+                &names::NOTIFIER_STATES,
+                "a notifier state (none, stale, fresh)",
+            )?,
+        },
         _ => return Err(words.error(keyword, &fact_expected())),
     };
     words.expect_end("the end of the fact (`;`, `#` or the end of the line)")?;
     Ok(fact)
+}
+
+/// A word that must be one of `table`'s names.
+fn choice<T: Copy>(
+    words: &mut Words<'_>,
+    table: &[(T, &'static str)],
+    expected: &str,
+) -> Result<T, ParseError> {
+    let word = words.next(expected)?;
+    names::lookup(table, word.text).ok_or_else(|| words.error(word, expected))
+}
+
+fn device_item(
+    words: &Words<'_>,
+    word: Word<'_>,
+    expected: &str,
+) -> Result<DeviceItem, ParseError> {
+    if let Some(check) = bit_check(word.text, &DeviceFlag::ALL, DeviceFlag::name) {
+        return Ok(DeviceItem::Flag(check));
+    }
+    let Some((key, mut value)) = key_value(words, word) else {
+        return Err(words.error(word, expected));
+    };
+    let item = match key {
+        "free" => DeviceItem::Free(value.number("a page count")?),
+        "refs" => DeviceItem::Refs(value.signed("a reference count")?),
+        _ => return Err(words.error(word, expected)),
+    };
+    value.finish("the end of the value")?;
+    Ok(item)
 }
 
 fn proc_page(words: &mut Words<'_>) -> Result<ProcPage, ParseError> {
@@ -152,7 +246,8 @@ fn bit_check<B: Copy>(
 
 fn parse_entry(words: &mut Words<'_>) -> Result<Fact, ParseError> {
     let at = proc_page(words)?;
-    let kind_expected = "an entry kind (none, page, zero, hugezero, io, swap)";
+    let kind_names: Vec<&str> = EntryKind::ALL.iter().map(|k| k.name()).collect();
+    let kind_expected = &format!("an entry kind ({})", kind_names.join(", "));
     let kind_word = words.next(kind_expected)?;
     let kind = EntryKind::ALL
         .into_iter()
@@ -243,6 +338,7 @@ fn folio_item(words: &Words<'_>, word: Word<'_>, expected: &str) -> Result<Folio
                     .ok_or_else(|| value.word_error("a zone (normal, movable, cma)"))?,
             )
         }
+        "dev" => FolioItem::Dev(DevId(DEV.scan_id(&mut value, &DEV.expected())?)),
         _ => return Err(words.error(word, expected)),
     };
     value.finish("the end of the value")?;
@@ -304,7 +400,18 @@ impl fmt::Display for FolioItem {
             FolioItem::Order(n) => write!(f, "order={n}"),
             FolioItem::Subpage(n) => write!(f, "subpage={n}"),
             FolioItem::Zone(z) => write!(f, "zone={}", names::zone(*z)),
+            FolioItem::Dev(d) => write!(f, "dev={d}"),
             FolioItem::Flag(c) => write!(f, "{}{}", bang(c.set), c.bit.name()),
+        }
+    }
+}
+
+impl fmt::Display for DeviceItem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DeviceItem::Free(n) => write!(f, "free={n}"),
+            DeviceItem::Refs(n) => write!(f, "refs={n}"),
+            DeviceItem::Flag(c) => write!(f, "{}{}", bang(c.set), c.bit.name()),
         }
     }
 }
@@ -349,6 +456,38 @@ impl fmt::Display for Fact {
             Fact::HasPinned { p, pinned } => write!(f, "{}has-pinned {p}", bang(*pinned)),
             Fact::SwapUsed { used } => write!(f, "swap used={used}"),
             Fact::FolioCount { count } => write!(f, "folios count={count}"),
+            Fact::Device { d, items: list } => {
+                write!(f, "device {d}")?;
+                items(f, list)
+            }
+            Fact::Mirror {
+                d,
+                at,
+                tag,
+                same_as,
+            } => {
+                write!(
+                    f,
+                    "mirror {d} {at} {}",
+                    names::name_of(&names::MIRROR_TAGS, *tag)
+                )?;
+                match same_as {
+                    Some(b) => write!(f, " same-as {b}"),
+                    None => Ok(()),
+                }
+            }
+            Fact::Session { s, phase, cpages } => {
+                write!(f, "session {s} {}", names::name_of(&names::PHASES, *phase))?;
+                match cpages {
+                    Some(n) => write!(f, " cpages={n}"),
+                    None => Ok(()),
+                }
+            }
+            Fact::Notifier { n, stale } => write!(
+                f,
+                "notifier {n} {}",
+                names::name_of(&names::NOTIFIER_STATES, *stale)
+            ),
         }
     }
 }

@@ -26,7 +26,27 @@
 //! reclaim                               split-thp <p> <page>     lock <x> <p> <page>
 //! unlock <x>                            cma-evacuate             fail-alloc normal|movable|cma
 //! iommu-prereg <i> <p> <range>          iommu-translate <i>[<n>] iommu-unreg <i>
+//! hmm-fault <p> <range> [fault|write] [req=<a>..<b>:fault|write|none] [owner=<dev>] [seq=<n>]
+//! notifier <n> <p> <range>              read-begin <n>           read-retry <n>
+//! migrate-setup <s> <p> <range> select=<list> [owner=<dev>] [fault-page=<k>]
+//! migrate-alloc <s> <dev>|sys [fail=<a>..<b>] [split]
+//! migrate-pages <s>                     migrate-finalize <s>
+//! dev-read <dev> <p> <range>            dev-write <dev> <p> <range> = <fill>
+//! migrate-to-dev <dev> <p> <range>      migrate-to-sys <dev> <p> <range>
+//! dev-snapshot <dev> <p> <range>        dev-exclusive <dev> <p> <range>
+//! dev-check-exclusive <dev> <p> <range> dev-release <dev>       dev-fail-alloc <dev>
+//! dev-close <dev> <p>
 //! ```
+//!
+//! HMM slots: `<dev>` is `dev0..dev3` (dev0/1 device-private, dev2/3
+//! coherent), `<n>` a notifier `n0..n3`, `<s>` a session `s0..s3`.
+//! `hmm-fault`: the bare `fault`/`write` word is `default_flags` (absent:
+//! snapshot only); `req=a..b:kind` gives window-relative pages `[a, b)`
+//! their own request; `seq=n0` checks notifier n0's sequence first.
+//! `select=` is `none` or a comma list of `system,private,coherent,
+//! compound,fault` (printed in that order); `fault-page=` is a
+//! window-relative page; `fail=a..b` declines session entries `[a, b)`.
+//! Example: `migrate-setup s0 p0 m0[0..512] select=system,compound owner=dev0`.
 //!
 //! `<fill>` is a number, `index` or `index+<n>`. Numbers are decimal (the
 //! parser also reads `0x` hex). The parser takes `key=value` options and gup
@@ -48,6 +68,7 @@
 
 mod args;
 mod facts;
+mod hmm;
 mod lexer;
 mod ops;
 mod outcome;
@@ -57,6 +78,7 @@ mod tests;
 
 use std::fmt;
 
+pub use hmm::{dst_text, migrate_src_text, pfns_text, select_text, snapshot_text};
 pub use ops::op_to_string;
 pub use outcome::{
     data_to_string, expected_outcome_to_string, outcome_to_string, page_ref_to_string,

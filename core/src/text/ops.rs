@@ -212,6 +212,24 @@ fn parse_op_args(kind: OpKind, words: &mut Words<'_>) -> Result<Op, ParseError> 
         OpKind::IommuUnreg => Op::IommuUnreg {
             i: IommuId(IOMMU.parse(words)?),
         },
+        OpKind::HmmFault
+        | OpKind::Notifier
+        | OpKind::ReadBegin
+        | OpKind::ReadRetry
+        | OpKind::MigrateSetup
+        | OpKind::MigrateAlloc
+        | OpKind::MigratePages
+        | OpKind::MigrateFinalize
+        | OpKind::DevRead
+        | OpKind::DevWrite
+        | OpKind::MigrateToDev
+        | OpKind::MigrateToSys
+        | OpKind::DevSnapshot
+        | OpKind::DevExclusive
+        | OpKind::DevCheckExclusive
+        | OpKind::DevRelease
+        | OpKind::DevFailAlloc
+        | OpKind::DevClose => super::hmm::parse_hmm_op(kind, words)?,
     })
 }
 
@@ -439,5 +457,23 @@ pub fn op_to_string(op: &Op) -> String {
         Op::IommuPrereg { i, p, range } => format!("{kw} {i} {p} {}", window_range(range)),
         Op::IommuTranslate { i, index } => format!("{kw} {i}[{index}]"),
         Op::IommuUnreg { i } => format!("{kw} {i}"),
+        Op::HmmFault { .. }
+        | Op::Notifier { .. }
+        | Op::ReadBegin { .. }
+        | Op::ReadRetry { .. }
+        | Op::MigrateSetup { .. }
+        | Op::MigrateAlloc { .. }
+        | Op::MigratePages { .. }
+        | Op::MigrateFinalize { .. }
+        | Op::DevRead { .. }
+        | Op::DevWrite { .. }
+        | Op::MigrateToDev { .. }
+        | Op::MigrateToSys { .. }
+        | Op::DevSnapshot { .. }
+        | Op::DevExclusive { .. }
+        | Op::DevCheckExclusive { .. }
+        | Op::DevRelease { .. }
+        | Op::DevFailAlloc { .. }
+        | Op::DevClose { .. } => super::hmm::hmm_op_to_string(op).unwrap_or_default(),
     }
 }

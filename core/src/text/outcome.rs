@@ -1,7 +1,28 @@
 //! Outcomes in scenario text:
 //! `ok`, `ok <count>`, `ok data=<data>`, `ok page=<pageref> shift=<n>`,
 //! an errno name (`EFAULT`), `SIGSEGV@<n>`, `SIGBUS@<n>`, `OOM@<n>`,
-//! `blocked@<n>` (`n` is the window-relative page the access stopped at).
+//! `blocked@<n>` (`n` is the window-relative page the access stopped at),
+//! `stuck`, and the HMM payloads:
+//!
+//! ```text
+//! ok pfns=<words>                      hmm_range_fault output
+//! ok cpages=<n> src=<entries>          migrate_vma_setup / migrate_vma_pages
+//! ok cpages=<n> faults=<n> [data=<data>]   a lib/test_hmm.c ioctl
+//! ok snapshot=<bytes>                  HMM_DMIRROR_SNAPSHOT
+//! ```
+//!
+//! Lists are bracketed runs `[<run>,...]`, `[]` when empty; a run is
+//! `[<count>*]<item>`. A run of identical items repeats the item; a run
+//! whose page advances one page per item (the same folio, page index
+//! going up) writes the first page with `..`: `512*vw/9:F0[0..]`.
+//!
+//! - pfn word: flags `v` (VALID) `w` (WRITE) `err` (ERROR) in that order, or
+//!   `0` for none; `/<order>` when the map order is not 0; `:<page>` when
+//!   the word carries a page. `[512*vw/9:F0[0..],3*0,2*err,v:zero]`.
+//! - src entry: flags `m` (MIGRATE) `w` (WRITE) `c` (COMPOUND), or `-` for
+//!   none; `:<page>` when the entry has a page. `[4*mw:F1[0..],m,2*-]`.
+//! - snapshot byte: two lowercase hex digits. `[1024*22]`, `[2*00,3*11,ff]`.
+//! - `<page>`: `F<n>[<i>]`, `zero`, `hugezero[<i>]`.
 //!
 //! `data` is a [`DataPattern`]: `7`, `index`, `index+3`, `index-3`, or a
 //! list of runs `[3*7,index,2*index-1]` (`count*value`, count omitted when 1).
@@ -13,8 +34,9 @@ use crate::outcome::{Errno, Outcome, Payload, Signal};
 use crate::state::{FolioId, PageRef};
 
 pub(super) const OUTCOME_EXPECTED: &str = "an outcome (ok, an errno like EFAULT, \
-     SIGSEGV@<n>, SIGBUS@<n>, OOM@<n>, blocked@<n>) or a fact";
-const OK_PAYLOAD_EXPECTED: &str = "a count, `data=...` or `page=... shift=...`";
+     SIGSEGV@<n>, SIGBUS@<n>, OOM@<n>, blocked@<n>, stuck) or a fact";
+const OK_PAYLOAD_EXPECTED: &str = "a count, `data=...`, `page=... shift=...`, `pfns=[...]`, \
+     `cpages=<n> ...` or `snapshot=[...]`";
 const DATA_VALUE_EXPECTED: &str = "a data value: a number, `index`, `index+N` or `index-N`";
 const PAGE_REF_EXPECTED: &str = "a page reference: F<n>[<page>], zero or hugezero[<page>]";
 
@@ -32,6 +54,27 @@ pub fn outcome_to_string(outcome: &Outcome) -> String {
         Outcome::Ok(Payload::Translate { page, shift }) => {
             format!("ok page={} shift={shift}", page_ref_to_string(page))
         }
+        Outcome::Ok(Payload::Pfns(words)) => format!("ok pfns={}", super::hmm::pfns_text(words)),
+        Outcome::Ok(Payload::Migrate { cpages, src }) => format!(
+            "ok cpages={cpages} src={}",
+            super::hmm::migrate_src_text(src)
+        ),
+        Outcome::Ok(Payload::Dev {
+            cpages,
+            faults,
+            data,
+        }) => {
+            let mut s = format!("ok cpages={cpages} faults={faults}");
+            if let Some((base, values)) = data {
+                s.push_str(" data=");
+                s.push_str(&data_to_string(&DataPattern::from_values(*base, values)));
+            }
+            s
+        }
+        Outcome::Ok(Payload::Snapshot(bytes)) => {
+            format!("ok snapshot={}", super::hmm::snapshot_text(bytes))
+        }
+        Outcome::Stuck => "stuck".to_string(),
         Outcome::Err(errno) => errno.name().to_string(),
         Outcome::Signal { sig, page } => format!("{}@{page}", sig.name()),
         Outcome::Blocked { page } => format!("blocked@{page}"),
@@ -42,6 +85,14 @@ pub fn expected_outcome_to_string(expected: &ExpectedOutcome) -> String {
     match expected {
         ExpectedOutcome::Exact(outcome) => outcome_to_string(outcome),
         ExpectedOutcome::Data(pattern) => format!("ok data={}", data_to_string(pattern)),
+        ExpectedOutcome::Dev {
+            cpages,
+            faults,
+            data,
+        } => format!(
+            "ok cpages={cpages} faults={faults} data={}",
+            data_to_string(data)
+        ),
     }
 }
 
@@ -86,6 +137,8 @@ pub(super) fn parse_outcome_words(words: &mut Words<'_>) -> Result<ExpectedOutco
     let word = words.next(OUTCOME_EXPECTED)?;
     let outcome = if word.text == "ok" {
         parse_ok_payload(words)?
+    } else if word.text == "stuck" {
+        ExpectedOutcome::Exact(Outcome::Stuck)
     } else if let Some(errno) = Errno::from_name(word.text) {
         ExpectedOutcome::Exact(Outcome::Err(errno))
     } else {
@@ -142,12 +195,72 @@ fn parse_ok_payload(words: &mut Words<'_>) -> Result<ExpectedOutcome, ParseError
             shift,
         })));
     }
+    if scan.eat("pfns=") {
+        let words_list = super::hmm::parse_pfns(&mut scan)?;
+        scan.finish("the end of the pfn list")?;
+        return Ok(ExpectedOutcome::Exact(Outcome::Ok(Payload::Pfns(
+            words_list,
+        ))));
+    }
+    if scan.eat("snapshot=") {
+        let bytes = super::hmm::parse_snapshot(&mut scan)?;
+        scan.finish("the end of the snapshot")?;
+        return Ok(ExpectedOutcome::Exact(Outcome::Ok(Payload::Snapshot(
+            bytes,
+        ))));
+    }
+    if scan.eat("cpages=") {
+        let cpages = scan.number("a page count")?;
+        scan.finish("the end of the page count")?;
+        return parse_cpages_rest(words, cpages);
+    }
     if word.text.starts_with(|c: char| c.is_ascii_digit()) {
         let n = scan.number("a count")?;
         scan.finish("the end of the count")?;
         return Ok(ExpectedOutcome::Exact(Outcome::count(n)));
     }
     Err(words.error(word, OK_PAYLOAD_EXPECTED))
+}
+
+const CPAGES_REST_EXPECTED: &str = "`src=[...]` or `faults=<n>`";
+
+/// After `ok cpages=<n>`: `src=<list>` (a migration payload) or
+/// `faults=<n> [data=<data>]` (a device ioctl payload).
+fn parse_cpages_rest(words: &mut Words<'_>, cpages: u64) -> Result<ExpectedOutcome, ParseError> {
+    let word = words.next(CPAGES_REST_EXPECTED)?;
+    let mut scan = words.scan(word);
+    if scan.eat("src=") {
+        let src = super::hmm::parse_src(&mut scan)?;
+        scan.finish("the end of the src list")?;
+        return Ok(ExpectedOutcome::Exact(Outcome::Ok(Payload::Migrate {
+            cpages,
+            src,
+        })));
+    }
+    if !scan.eat("faults=") {
+        return Err(words.error(word, CPAGES_REST_EXPECTED));
+    }
+    let faults = scan.number("a fault count")?;
+    scan.finish("the end of the fault count")?;
+    let Some(data_word) = words.peek() else {
+        return Ok(ExpectedOutcome::Exact(Outcome::Ok(Payload::Dev {
+            cpages,
+            faults,
+            data: None,
+        })));
+    };
+    words.next("`data=...`")?;
+    let mut scan = words.scan(data_word);
+    if !scan.eat("data=") {
+        return Err(words.error(data_word, "`data=...`"));
+    }
+    let data = parse_data(&mut scan)?;
+    scan.finish("the end of the data")?;
+    Ok(ExpectedOutcome::Dev {
+        cpages,
+        faults,
+        data,
+    })
 }
 
 fn parse_page_ref(scan: &mut Scan<'_>) -> Result<PageRef, ParseError> {

@@ -245,6 +245,9 @@ impl World {
             FaultError::Oom => GupStop::Err(Errno::ENOMEM),
             FaultError::Bus => GupStop::Err(Errno::EFAULT),
             FaultError::Blocked => GupStop::Blocked(page),
+            // handle_userfault() without FAULT_FLAG_ALLOW_RETRY: SIGBUS.
+            FaultError::Userfault if f.unlockable => GupStop::Blocked(page),
+            FaultError::Userfault => GupStop::Err(Errno::EFAULT),
         })
     }
 

@@ -53,6 +53,9 @@ pub struct Foll {
     /// `FOLL_TOUCH`: set by `get_user_pages` and the slow path of the
     /// `*_fast` variants, not by `pin_user_pages`.
     pub touch: bool,
+    /// `FOLL_UNLOCKABLE`: the slow path of the `*_fast` variants may drop
+    /// the mmap lock, so its faults may retry (`FAULT_FLAG_ALLOW_RETRY`).
+    pub unlockable: bool,
 }
 
 impl Foll {
@@ -64,6 +67,7 @@ impl Foll {
         force: false,
         nofault: false,
         touch: false,
+        unlockable: false,
     };
 }
 
@@ -126,6 +130,7 @@ impl World {
             force: flags.force,
             nofault: flags.nofault,
             touch: !flags.pin && !flags.fast,
+            unlockable: false,
         };
         let result = if flags.fast {
             self.gup_fast_fallback(p, start, end, f)
@@ -163,7 +168,11 @@ impl World {
         if resume == end {
             return Ok(pages);
         }
-        let slow = Foll { touch: true, ..f };
+        let slow = Foll {
+            touch: true,
+            unlockable: true,
+            ..f
+        };
         match self.gup_longterm_locked(p, resume, end, slow) {
             Ok(more) => {
                 pages.extend(more);

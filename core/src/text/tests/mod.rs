@@ -4,6 +4,7 @@
 
 mod errors;
 mod golden;
+mod hmm;
 mod robustness;
 mod round_trip;
 mod strategies;

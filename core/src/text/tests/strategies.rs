@@ -3,13 +3,13 @@
 use proptest::prelude::*;
 
 use crate::expect::{
-    BitCheck, DataPattern, DataRun, DataValue, EntryBit, EntryKind, Expect, ExpectedOutcome, Fact,
-    FolioFlag, FolioItem, ProcPage, VmaFlag, VmaItem,
+    BitCheck, DataPattern, DataRun, DataValue, DeviceFlag, DeviceItem, EntryBit, EntryKind, Expect,
+    ExpectedOutcome, Fact, FolioFlag, FolioItem, ProcPage, VmaFlag, VmaItem,
 };
 use crate::op::{PageAt, Prot};
-use crate::outcome::{Errno, Outcome, Payload, Signal};
-use crate::state::{FolioId, PageRef, VmaKind};
-use crate::strategies::{arb_op, arb_proc, arb_slot, arb_zone};
+use crate::outcome::{Errno, HmmPfn, MigrateSrc, Outcome, Payload, Signal};
+use crate::state::{FolioId, MigratePhase, MirrorTag, PageRef, VmaKind};
+use crate::strategies::{arb_dev, arb_notifier, arb_op, arb_proc, arb_session, arb_slot, arb_zone};
 use crate::text::*;
 
 pub(super) fn arb_errno() -> impl Strategy<Value = Errno> {
@@ -66,8 +66,106 @@ pub(super) fn arb_data_pattern() -> impl Strategy<Value = DataPattern> {
     ]
 }
 
+/// Page references with small numbers (so runs and ties happen) and edges.
+fn arb_small_page_ref() -> impl Strategy<Value = PageRef> {
+    prop_oneof![
+        4 => (0u64..3, prop_oneof![0u32..4, Just(u32::MAX - 1), Just(u32::MAX)])
+            .prop_map(|(f, page)| PageRef::Folio { folio: FolioId(f), page }),
+        1 => Just(PageRef::Zero),
+        1 => prop_oneof![0u32..4, Just(u32::MAX)].prop_map(|page| PageRef::HugeZero { page }),
+        1 => arb_page_ref(),
+    ]
+}
+
+/// Lists built from pieces: `n` copies of an item, or `n` items whose page
+/// advances (when it can), so both run kinds and their boundaries occur.
+fn arb_list<T: Clone + std::fmt::Debug + 'static>(
+    item: impl Strategy<Value = T> + 'static,
+    with_page: fn(T, Option<PageRef>) -> T,
+    page_of: fn(&T) -> Option<PageRef>,
+) -> impl Strategy<Value = Vec<T>> {
+    let piece = (item, 1usize..6, any::<bool>()).prop_map(move |(x, n, adv)| {
+        (0..n as u32)
+            .map(|k| match (adv, page_of(&x)) {
+                (true, Some(PageRef::Folio { folio, page })) => with_page(
+                    x.clone(),
+                    Some(PageRef::Folio {
+                        folio,
+                        page: page.saturating_add(k),
+                    }),
+                ),
+                _ => x.clone(),
+            })
+            .collect::<Vec<T>>()
+    });
+    prop::collection::vec(piece, 0..5).prop_map(|p| p.concat())
+}
+
+pub(super) fn arb_pfn() -> impl Strategy<Value = HmmPfn> {
+    (
+        0u8..8,
+        prop_oneof![3 => Just(0u8), 2 => Just(9u8), 1 => any::<u8>()],
+        prop::option::of(arb_small_page_ref()),
+    )
+        .prop_map(|(b, order, page)| HmmPfn {
+            valid: b & 1 != 0,
+            write: b & 2 != 0,
+            error: b & 4 != 0,
+            order,
+            page,
+        })
+}
+
+pub(super) fn arb_src() -> impl Strategy<Value = MigrateSrc> {
+    (0u8..8, prop::option::of(arb_small_page_ref())).prop_map(|(b, page)| MigrateSrc {
+        page,
+        migrate: b & 1 != 0,
+        write: b & 2 != 0,
+        compound: b & 4 != 0,
+    })
+}
+
+pub(super) fn arb_pfns() -> impl Strategy<Value = Vec<HmmPfn>> {
+    arb_list(arb_pfn(), |w, page| HmmPfn { page, ..w }, |w| w.page)
+}
+
+pub(super) fn arb_srcs() -> impl Strategy<Value = Vec<MigrateSrc>> {
+    arb_list(arb_src(), |e, page| MigrateSrc { page, ..e }, |e| e.page)
+}
+
+pub(super) fn arb_snapshot() -> impl Strategy<Value = Vec<u8>> {
+    let piece = (
+        prop_oneof![
+            prop::sample::select(vec![0u8, 0x11, 0x12, 0x22, 0x30]),
+            any::<u8>()
+        ],
+        1usize..6,
+    )
+        .prop_map(|(b, n)| vec![b; n]);
+    prop::collection::vec(piece, 0..5).prop_map(|p| p.concat())
+}
+
 /// Every outcome, including data payloads at any base.
 pub(super) fn arb_outcome() -> impl Strategy<Value = Outcome> {
+    prop_oneof![
+        arb_base_outcome(),
+        arb_pfns().prop_map(|w| Outcome::Ok(Payload::Pfns(w))),
+        (any::<u64>(), arb_srcs())
+            .prop_map(|(cpages, src)| Outcome::Ok(Payload::Migrate { cpages, src })),
+        (any::<u64>(), 0u64..8, prop::option::of(arb_values())).prop_map(
+            |(cpages, faults, data)| Outcome::Ok(Payload::Dev {
+                cpages,
+                faults,
+                data
+            })
+        ),
+        arb_snapshot().prop_map(|b| Outcome::Ok(Payload::Snapshot(b))),
+        Just(Outcome::Stuck),
+    ]
+}
+
+/// The outcomes of the memory-management ops.
+fn arb_base_outcome() -> impl Strategy<Value = Outcome> {
     prop_oneof![
         Just(Outcome::OK),
         any::<u64>().prop_map(Outcome::count),
@@ -88,6 +186,13 @@ pub(super) fn arb_expected_outcome() -> impl Strategy<Value = ExpectedOutcome> {
     prop_oneof![
         arb_outcome().prop_map(|o| ExpectedOutcome::from_outcome(&o)),
         arb_data_pattern().prop_map(ExpectedOutcome::Data),
+        (any::<u64>(), any::<u64>(), arb_data_pattern()).prop_map(|(cpages, faults, data)| {
+            ExpectedOutcome::Dev {
+                cpages,
+                faults,
+                data,
+            }
+        }),
     ]
 }
 
@@ -129,11 +234,11 @@ pub(super) fn arb_folio_items() -> impl Strategy<Value = Vec<FolioItem>> {
         -2i64..2000,
         any::<u8>(),
         any::<u32>(),
-        arb_zone(),
+        (arb_zone(), arb_dev()),
         arb_checks(FolioFlag::ALL.to_vec()),
-        prop::collection::vec(any::<bool>(), 7),
+        prop::collection::vec(any::<bool>(), 8),
     )
-        .prop_map(|(big, small, order, sub, zone, flags, keep)| {
+        .prop_map(|(big, small, order, sub, (zone, dev), flags, keep)| {
             let candidates = [
                 FolioItem::Ref(small),
                 FolioItem::Map(big),
@@ -142,6 +247,7 @@ pub(super) fn arb_folio_items() -> impl Strategy<Value = Vec<FolioItem>> {
                 FolioItem::Order(order),
                 FolioItem::Subpage(sub),
                 FolioItem::Zone(zone),
+                FolioItem::Dev(dev),
             ];
             let mut items: Vec<FolioItem> = candidates
                 .into_iter()
@@ -215,6 +321,69 @@ pub(super) fn arb_fact() -> impl Strategy<Value = Fact> {
         (arb_proc(), any::<bool>()).prop_map(|(p, pinned)| Fact::HasPinned { p, pinned }),
         any::<u64>().prop_map(|used| Fact::SwapUsed { used }),
         any::<u64>().prop_map(|count| Fact::FolioCount { count }),
+        arb_hmm_fact(),
+    ]
+}
+
+pub(super) fn arb_device_items() -> impl Strategy<Value = Vec<DeviceItem>> {
+    (
+        any::<u64>(),
+        any::<i64>(),
+        arb_checks(DeviceFlag::ALL.to_vec()),
+        prop::collection::vec(any::<bool>(), 2),
+    )
+        .prop_map(|(free, refs, flags, keep)| {
+            let mut items: Vec<DeviceItem> = [DeviceItem::Free(free), DeviceItem::Refs(refs)]
+                .into_iter()
+                .zip(keep)
+                .filter_map(|(item, k)| k.then_some(item))
+                .collect();
+            items.extend(flags.into_iter().map(DeviceItem::Flag));
+            items
+        })
+        .prop_shuffle()
+}
+
+/// The device, mirror, session and notifier facts.
+pub(super) fn arb_hmm_fact() -> impl Strategy<Value = Fact> {
+    let tag = prop::sample::select(vec![
+        None,
+        Some(MirrorTag::Read),
+        Some(MirrorTag::Write),
+        Some(MirrorTag::Atomic),
+    ]);
+    let phase = prop::sample::select(vec![
+        None,
+        Some(MigratePhase::Setup),
+        Some(MigratePhase::Allocated),
+        Some(MigratePhase::Migrated),
+    ]);
+    prop_oneof![
+        (arb_dev(), arb_device_items()).prop_map(|(d, items)| Fact::Device { d, items }),
+        (
+            arb_dev(),
+            arb_proc_page(),
+            tag,
+            prop::option::of(arb_proc_page())
+        )
+            .prop_map(|(d, at, tag, same_as)| Fact::Mirror {
+                d,
+                at,
+                tag,
+                same_as: same_as.filter(|_| tag.is_some()),
+            }),
+        (arb_session(), phase, prop::option::of(any::<u64>())).prop_map(|(s, phase, cpages)| {
+            Fact::Session {
+                s,
+                phase,
+                cpages: cpages.filter(|_| phase.is_some()),
+            }
+        }),
+        (
+            arb_notifier(),
+            prop::sample::select(vec![None, Some(true), Some(false)])
+        )
+            .prop_map(|(n, stale)| Fact::Notifier { n, stale }),
     ]
 }
 
