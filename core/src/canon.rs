@@ -37,8 +37,7 @@
 //! idempotent.
 
 use crate::state::{
-    DeviceState, Entry, EntryRun, FolioState, ObjectState, ProcState, Renames, State, SwapId,
-    SwapState, Target,
+    DeviceState, EntryRun, FolioState, ObjectState, ProcState, Renames, State, SwapState,
 };
 
 mod render;
@@ -287,90 +286,6 @@ pub fn canonicalize(raw: &State) -> (State, Renames) {
     (state, n.renames)
 }
 
-/// [`Entry::advanced`] with wrapping arithmetic: raw ids are the models'
-/// business, and a huge raw swap id must not overflow-panic here.
-pub(crate) fn advance(e: &Entry, n: u32) -> Entry {
-    match *e {
-        Entry::Present {
-            level,
-            target,
-            bits,
-        } => Entry::Present {
-            level,
-            target: advance_target(target, n),
-            bits,
-        },
-        Entry::Swap {
-            slot,
-            exclusive,
-            soft_dirty,
-            uffd_wp,
-        } => Entry::Swap {
-            slot: SwapId(slot.0.wrapping_add(n as u64)),
-            exclusive,
-            soft_dirty,
-            uffd_wp,
-        },
-        Entry::Migration {
-            level,
-            target,
-            kind,
-            young,
-            dirty,
-            soft_dirty,
-            uffd_wp,
-        } => Entry::Migration {
-            level,
-            target: advance_target(target, n),
-            kind,
-            young,
-            dirty,
-            soft_dirty,
-            uffd_wp,
-        },
-        Entry::DevicePrivate {
-            level,
-            target,
-            write,
-            soft_dirty,
-            uffd_wp,
-        } => Entry::DevicePrivate {
-            level,
-            target: advance_target(target, n),
-            write,
-            soft_dirty,
-            uffd_wp,
-        },
-        Entry::DeviceExclusive {
-            target,
-            soft_dirty,
-            uffd_wp,
-        } => Entry::DeviceExclusive {
-            target: advance_target(target, n),
-            soft_dirty,
-            uffd_wp,
-        },
-    }
-}
-
-/// [`Target::advanced`] with wrapping arithmetic (see [`advance`]).
-fn advance_target(target: Target, n: u32) -> Target {
-    match target {
-        Target::Folio { folio, page } => Target::Folio {
-            folio,
-            page: page.wrapping_add(n),
-        },
-        Target::Zero => Target::Zero,
-        Target::HugeZero { page } => Target::HugeZero {
-            page: page.wrapping_add(n),
-        },
-        Target::Io { obj, page } => Target::Io {
-            obj,
-            page: page.wrapping_add(n),
-        },
-    }
-}
-
 /// Devices sorted by id, each with its mirrors sorted by process and each
 /// mirror's entries sorted by address (raw ids still in place): the order
 /// the renaming traversal visits them in, and the canonical order.
@@ -413,7 +328,7 @@ fn split_at_windows(r: EntryRun, w: u64, out: &mut Vec<EntryRun>) {
             len: take,
             entry,
         });
-        entry = advance(&entry, take);
+        entry = entry.advanced(take);
         start = start.saturating_add(take as u64);
         len -= take;
     }
@@ -427,7 +342,7 @@ fn merge_runs(runs: Vec<EntryRun>, w: u64) -> Vec<EntryRun> {
             let contiguous = last.start.checked_add(last.len as u64) == Some(r.start);
             if contiguous
                 && window(last.start, w) == window(r.start, w)
-                && advance(&last.entry, last.len) == r.entry
+                && last.entry.advanced(last.len) == r.entry
             {
                 if let Some(len) = last.len.checked_add(r.len) {
                     last.len = len;

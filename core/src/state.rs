@@ -104,16 +104,20 @@ pub enum Target {
 impl Target {
     /// The target of the next page of a run.
     pub fn advanced(&self, n: u32) -> Target {
+        // Wrapping: raw ids and indexes are the models' business, and a
+        // broken model must not make the harness overflow-panic.
         match *self {
             Target::Folio { folio, page } => Target::Folio {
                 folio,
-                page: page + n,
+                page: page.wrapping_add(n),
             },
             Target::Zero => Target::Zero,
-            Target::HugeZero { page } => Target::HugeZero { page: page + n },
+            Target::HugeZero { page } => Target::HugeZero {
+                page: page.wrapping_add(n),
+            },
             Target::Io { obj, page } => Target::Io {
                 obj,
-                page: page + n,
+                page: page.wrapping_add(n),
             },
         }
     }
@@ -194,7 +198,7 @@ impl Entry {
                 soft_dirty,
                 uffd_wp,
             } => Entry::Swap {
-                slot: SwapId(slot.0 + n as u64),
+                slot: SwapId(slot.0.wrapping_add(n as u64)),
                 exclusive,
                 soft_dirty,
                 uffd_wp,

@@ -13,7 +13,7 @@
 
 use mmdiff_core::op::{DevId, MigrateSelect, Zone, PMD_PAGES};
 use mmdiff_core::outcome::{Errno, MigrateSrc, Outcome, Payload};
-use mmdiff_core::state::{FolioId, Memory, MirrorTag, PageRef};
+use mmdiff_core::state::{FolioId, Memory, MirrorTag, PageRef, VmaState};
 
 use crate::migrate_device::{folio_of, Migration, VmaCtx};
 use crate::world::World;
@@ -21,6 +21,18 @@ use crate::world::World;
 const NR: u64 = PMD_PAGES as u64;
 
 impl World {
+    /// The end of the next migration chunk of the dmirror ioctls at `addr`:
+    /// at most `NR` pages, inside one VMA. A missing VMA or one without read
+    /// permission is `-EINVAL` (`dmirror_migrate_to_device` /
+    /// `_to_system` check each VMA as they reach it).
+    fn dmirror_chunk_end(&self, p: usize, addr: u64, end: u64) -> Result<(u64, VmaState), Errno> {
+        let vma = self
+            .vma_at(p, addr)
+            .filter(|v| v.prot.readable())
+            .ok_or(Errno::EINVAL)?;
+        Ok(((addr + NR).min(end).min(vma.end), vma))
+    }
+
     /// `HMM_DMIRROR_MIGRATE_TO_DEV` (`dmirror_migrate_to_device`) over
     /// absolute pages `[start, end)` of `p`; `base` is the window-relative
     /// page of `start`. Per chunk inside one readable VMA (`EINVAL`
@@ -40,10 +52,10 @@ impl World {
         self.mirror_mut(d, p);
         let mut addr = start;
         while addr < end {
-            let Some(vma) = self.vma_at(p, addr).filter(|v| v.prot.readable()) else {
-                return Outcome::Err(Errno::EINVAL);
+            let (next, _) = match self.dmirror_chunk_end(p, addr, end) {
+                Ok(n) => n,
+                Err(e) => return Outcome::Err(e),
             };
-            let next = (addr + NR).min(end).min(vma.end);
             let ctx = VmaCtx {
                 p,
                 start: addr,
@@ -282,10 +294,10 @@ impl World {
         let mut cpages = 0;
         let mut addr = start;
         while addr < end {
-            let Some(vma) = self.vma_at(p, addr).filter(|v| v.prot.readable()) else {
-                return Outcome::Err(Errno::EINVAL);
+            let (next, vma) = match self.dmirror_chunk_end(p, addr, end) {
+                Ok(n) => n,
+                Err(e) => return Outcome::Err(e),
             };
-            let next = (addr + NR).min(end).min(vma.end);
             let ctx = VmaCtx {
                 p,
                 start: addr,

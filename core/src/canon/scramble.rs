@@ -3,7 +3,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::*;
 use crate::op::{
     DevId, FileId, FsKind, GupFlags, HandleId, IommuId, LockId, MigrateSelect, NotifierId, ProcId,
     Prot, SessionId, Zone,
@@ -17,7 +16,7 @@ pub(crate) fn per_page(runs: &[EntryRun]) -> BTreeMap<u64, Entry> {
     let mut m = BTreeMap::new();
     for r in runs {
         for i in 0..r.len {
-            m.insert(r.start + i as u64, advance(&r.entry, i));
+            m.insert(r.start + i as u64, r.entry.advanced(i));
         }
     }
     m
@@ -156,7 +155,7 @@ pub(crate) fn realize(st: &State, rng: &mut Rng) -> State {
         for (a, e) in pages {
             if let Some(l) = runs.last_mut() {
                 if l.start + l.len as u64 == a
-                    && advance(&l.entry, l.len) == e
+                    && l.entry.advanced(l.len) == e
                     && l.start / W as u64 == a / W as u64
                     && !rng.chance(10)
                 {
@@ -833,7 +832,7 @@ pub(crate) fn assert_canonical_shape(c: &State) {
             assert!(a.start < b.start, "runs sorted: {a:?} {b:?}");
             let mergeable = a.start + a.len as u64 == b.start
                 && a.start / w == b.start / w
-                && advance(&a.entry, a.len) == b.entry;
+                && a.entry.advanced(a.len) == b.entry;
             assert!(!mergeable, "runs not maximal: {a:?} {b:?}");
         }
         for r in &p.entries {

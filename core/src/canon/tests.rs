@@ -107,9 +107,9 @@ fn runs_split_at_windows_and_merge() {
     // Pieces of one run, out of order, merge back.
     let e = present(Level::Pte, 1, 0, true);
     s.procs[0].entries = vec![
-        run(abs(0, 3), 2, advance(&e, 3)),
+        run(abs(0, 3), 2, e.advanced(3)),
         run(abs(0, 0), 3, e),
-        run(abs(0, 5), 0, advance(&e, 5)),
+        run(abs(0, 5), 0, e.advanced(5)),
     ];
     let (c, _) = canonicalize(&s);
     assert_eq!(

@@ -10,7 +10,7 @@ fn entry_at(p: &ProcState, page: u64) -> Option<Entry> {
     let after = p.entries.partition_point(|r| r.start <= page);
     let r = p.entries.get(after.checked_sub(1)?)?;
     let off = page - r.start;
-    (off < r.len as u64).then(|| crate::canon::advance(&r.entry, off as u32))
+    (off < r.len as u64).then(|| r.entry.advanced(off as u32))
 }
 
 /// What an entry maps, as a page reference (`None` for swap entries, raw
