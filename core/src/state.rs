@@ -245,6 +245,58 @@ impl Entry {
         }
     }
 
+    /// The same entry with its target replaced (swap entries, which have
+    /// none, unchanged).
+    pub fn with_target(self, t: Target) -> Entry {
+        match self {
+            Entry::Present { level, bits, .. } => Entry::Present {
+                level,
+                target: t,
+                bits,
+            },
+            Entry::Migration {
+                level,
+                kind,
+                young,
+                dirty,
+                soft_dirty,
+                uffd_wp,
+                ..
+            } => Entry::Migration {
+                level,
+                target: t,
+                kind,
+                young,
+                dirty,
+                soft_dirty,
+                uffd_wp,
+            },
+            Entry::DevicePrivate {
+                level,
+                write,
+                soft_dirty,
+                uffd_wp,
+                ..
+            } => Entry::DevicePrivate {
+                level,
+                target: t,
+                write,
+                soft_dirty,
+                uffd_wp,
+            },
+            Entry::DeviceExclusive {
+                soft_dirty,
+                uffd_wp,
+                ..
+            } => Entry::DeviceExclusive {
+                target: t,
+                soft_dirty,
+                uffd_wp,
+            },
+            Entry::Swap { .. } => self,
+        }
+    }
+
     /// The folio page this entry refers to (present, migration,
     /// device-private and device-exclusive entries), if any.
     pub fn folio_page(&self) -> Option<(FolioId, u32)> {

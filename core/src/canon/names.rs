@@ -247,7 +247,7 @@ impl<'a> Namer<'a> {
                 out.push(EntryRun {
                     start: r.start,
                     len: r.len,
-                    entry: with_target(r.entry, target),
+                    entry: r.entry.with_target(target),
                 });
             }
             Entry::Swap {
@@ -283,56 +283,5 @@ impl<'a> Namer<'a> {
                 out.extend(cur);
             }
         }
-    }
-}
-
-/// `e` with its target replaced (entries without a target unchanged).
-fn with_target(e: Entry, t: Target) -> Entry {
-    match e {
-        Entry::Present { level, bits, .. } => Entry::Present {
-            level,
-            target: t,
-            bits,
-        },
-        Entry::Migration {
-            level,
-            kind,
-            young,
-            dirty,
-            soft_dirty,
-            uffd_wp,
-            ..
-        } => Entry::Migration {
-            level,
-            target: t,
-            kind,
-            young,
-            dirty,
-            soft_dirty,
-            uffd_wp,
-        },
-        Entry::DevicePrivate {
-            level,
-            write,
-            soft_dirty,
-            uffd_wp,
-            ..
-        } => Entry::DevicePrivate {
-            level,
-            target: t,
-            write,
-            soft_dirty,
-            uffd_wp,
-        },
-        Entry::DeviceExclusive {
-            soft_dirty,
-            uffd_wp,
-            ..
-        } => Entry::DeviceExclusive {
-            target: t,
-            soft_dirty,
-            uffd_wp,
-        },
-        Entry::Swap { .. } => e,
     }
 }

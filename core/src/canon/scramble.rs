@@ -132,7 +132,7 @@ pub(crate) fn realize(st: &State, rng: &mut Rng) -> State {
                             Target::Io { obj, page } => Target::Io { obj: o(obj), page },
                             other => other,
                         };
-                        retarget(e, t)
+                        e.with_target(t)
                     }
                     Entry::Swap {
                         slot,
@@ -232,57 +232,6 @@ pub(crate) fn realize(st: &State, rng: &mut Rng) -> State {
     rng.shuffle(&mut out.sessions);
     rng.shuffle(&mut out.notifiers);
     out
-}
-
-/// `e` with its folio/zero/io target replaced.
-fn retarget(e: Entry, t: Target) -> Entry {
-    match e {
-        Entry::Present { level, bits, .. } => Entry::Present {
-            level,
-            target: t,
-            bits,
-        },
-        Entry::Migration {
-            level,
-            kind,
-            young,
-            dirty,
-            soft_dirty,
-            uffd_wp,
-            ..
-        } => Entry::Migration {
-            level,
-            target: t,
-            kind,
-            young,
-            dirty,
-            soft_dirty,
-            uffd_wp,
-        },
-        Entry::DevicePrivate {
-            level,
-            write,
-            soft_dirty,
-            uffd_wp,
-            ..
-        } => Entry::DevicePrivate {
-            level,
-            target: t,
-            write,
-            soft_dirty,
-            uffd_wp,
-        },
-        Entry::DeviceExclusive {
-            soft_dirty,
-            uffd_wp,
-            ..
-        } => Entry::DeviceExclusive {
-            target: t,
-            soft_dirty,
-            uffd_wp,
-        },
-        Entry::Swap { .. } => e,
-    }
 }
 
 pub(crate) fn collect_folio_ids(st: &State) -> BTreeSet<u64> {
