@@ -1,63 +1,22 @@
 //! Faults, COW, THP, swap, fork and protection changes, checked on the
 //! oracle's raw state with concrete counters.
 
+mod support;
+use support::*;
+
 use mmdiff_core::op::*;
-use mmdiff_core::outcome::{Errno, Outcome, Payload, Signal};
-use mmdiff_core::state::{Entry, FolioState, Level, State, Target};
+use mmdiff_core::outcome::{Errno, Outcome, Signal};
+use mmdiff_core::state::{Entry, Level, Target};
 use mmdiff_core::{Config, Model};
-use mmdiff_oracle::Oracle;
-
-const P0: ProcId = ProcId(0);
-const P1: ProcId = ProcId(1);
-const M0: SlotId = SlotId(0);
-
-fn r(start: u32, end: u32) -> PageRange {
-    PageRange::new(M0, start, end)
-}
 
 fn mmap(pages: u32, kind: MapKind, prot: Prot) -> Op {
-    Op::Mmap {
-        p: P0,
-        slot: M0,
-        at: 0,
-        pages,
-        kind,
-        prot,
-        zone: Zone::Normal,
-        foff: 0,
-    }
+    mmap_op(M0, 0, pages, kind, prot, Zone::Normal)
 }
 
-fn run(ops: &[Op]) -> (Oracle, Vec<Outcome>) {
-    let mut o = Oracle::new(&Config::default());
+fn run(ops: &[Op]) -> (Checked, Vec<Outcome>) {
+    let mut o = Checked::new(&Config::default());
     let outs = ops.iter().map(|op| o.apply(op)).collect();
     (o, outs)
-}
-
-fn entry(s: &State, p: u8, page: u32) -> Option<Entry> {
-    let abs = Config::default().window_base(0) + page as u64;
-    let proc = s.procs.iter().find(|x| x.id.0 == p)?;
-    proc.entries
-        .iter()
-        .find(|run| run.start <= abs && abs < run.start + run.len as u64)
-        .map(|run| run.entry.advanced((abs - run.start) as u32))
-}
-
-fn folio_at(s: &State, p: u8, page: u32) -> &FolioState {
-    match entry(s, p, page) {
-        Some(Entry::Present {
-            target: Target::Folio { folio, .. },
-            ..
-        }) => &s.folios[&folio],
-        other => panic!("no folio at p{p} page {page}: {other:?}"),
-    }
-}
-
-fn data(o: &Outcome) -> Vec<u64> {
-    match o {
-        Outcome::Ok(Payload::Data { values, .. }) => values.clone(),
-        other => panic!("not data: {other:?}"),
-    }
 }
 
 #[test]
@@ -74,21 +33,21 @@ fn read_fault_maps_zero_page_write_fault_maps_exclusive_folio() {
             fill: Fill::Const(7),
         },
     ]);
-    assert_eq!(data(&outs[1]), vec![0]);
+    assert_eq!(values(&outs[1]), vec![0]);
     let s = o.raw_state();
     assert!(matches!(
-        entry(&s, 0, 0),
+        entry(&s, ProcId(0), 0),
         Some(Entry::Present {
             target: Target::Zero,
             ..
         })
     ));
-    let f = folio_at(&s, 0, 1);
+    let f = folio_at(&s, ProcId(0), 1);
     assert_eq!(
         (f.refcount, f.mapcount, f.anon, f.anon_exclusive[0]),
         (1, 1, true, true)
     );
-    let Some(Entry::Present { bits, .. }) = entry(&s, 0, 1) else {
+    let Some(Entry::Present { bits, .. }) = entry(&s, ProcId(0), 1) else {
         panic!()
     };
     assert!(bits.write && bits.dirty && bits.young && bits.soft_dirty);
@@ -119,12 +78,12 @@ fn cow_after_fork_copies_on_write_and_reuses_when_alone() {
             range: r(0, 2),
         },
     ]);
-    assert_eq!(data(&outs[4]), vec![0, 1]);
-    assert_eq!(data(&outs[5]), vec![99, 1]);
+    assert_eq!(values(&outs[4]), vec![0, 1]);
+    assert_eq!(values(&outs[5]), vec![99, 1]);
     let s = o.raw_state();
     // Page 0: the child copied; the parent's page is mapped once but still
     // not exclusive until the parent writes (reuse).
-    let parent0 = folio_at(&s, 0, 0);
+    let parent0 = folio_at(&s, ProcId(0), 0);
     assert_eq!(
         (
             parent0.mapcount,
@@ -133,13 +92,13 @@ fn cow_after_fork_copies_on_write_and_reuses_when_alone() {
         ),
         (1, 1, false)
     );
-    let child0 = folio_at(&s, 1, 0);
+    let child0 = folio_at(&s, ProcId(1), 0);
     assert!(child0.anon_exclusive[0]);
     // Page 1 is still shared, read-only in both.
-    let shared = folio_at(&s, 0, 1);
+    let shared = folio_at(&s, ProcId(0), 1);
     assert_eq!((shared.mapcount, shared.refcount), (2, 2));
     for p in [0, 1] {
-        let Some(Entry::Present { bits, .. }) = entry(&s, p, 1) else {
+        let Some(Entry::Present { bits, .. }) = entry(&s, ProcId(p), 1) else {
             panic!()
         };
         assert!(!bits.write);
@@ -154,7 +113,7 @@ fn cow_after_fork_copies_on_write_and_reuses_when_alone() {
         (o, out)
     };
     let s = o2.raw_state();
-    let reused = folio_at(&s, 0, 0);
+    let reused = folio_at(&s, ProcId(0), 0);
     assert!(
         reused.anon_exclusive[0],
         "write to a folio held only by us reuses it"
@@ -183,14 +142,14 @@ fn thp_fault_read_maps_huge_zero_write_maps_thp() {
     ]);
     let s = o.raw_state();
     assert!(matches!(
-        entry(&s, 0, 5),
+        entry(&s, ProcId(0), 5),
         Some(Entry::Present {
             level: Level::Pmd,
             target: Target::HugeZero { page: 5 },
             ..
         })
     ));
-    let f = folio_at(&s, 0, 700);
+    let f = folio_at(&s, ProcId(0), 700);
     assert_eq!(
         (f.order, f.refcount, f.mapcount, f.entire_mapcount),
         (9, 1, 1, 1)
@@ -222,9 +181,9 @@ fn write_to_huge_zero_allocates_a_thp() {
             range: r(2, 5),
         },
     ]);
-    assert_eq!(data(&outs[4]), vec![0, 1, 0]);
+    assert_eq!(values(&outs[4]), vec![0, 1, 0]);
     let s = o.raw_state();
-    assert_eq!(folio_at(&s, 0, 0).order, 9);
+    assert_eq!(folio_at(&s, ProcId(0), 0).order, 9);
 }
 
 #[test]
@@ -247,14 +206,14 @@ fn partial_munmap_splits_pmd_and_keeps_large_folio() {
         },
     ]);
     let s = o.raw_state();
-    let f = folio_at(&s, 0, 0);
+    let f = folio_at(&s, ProcId(0), 0);
     assert_eq!(
         (f.order, f.mapcount, f.refcount, f.entire_mapcount),
         (9, 256, 256, 0)
     );
     assert!(f.anon_exclusive.iter().all(|&x| x));
     assert!(matches!(
-        entry(&s, 0, 10),
+        entry(&s, ProcId(0), 10),
         Some(Entry::Present {
             level: Level::Pte,
             ..
@@ -290,7 +249,7 @@ fn split_thp_frees_unmapped_pieces() {
         },
     ]);
     assert_eq!(outs[4], Outcome::OK);
-    assert_eq!(data(&outs[5]), vec![498, 499]);
+    assert_eq!(values(&outs[5]), vec![498, 499]);
     let s = o.raw_state();
     assert_eq!(s.folios.len(), 500);
     assert_eq!(s.zone_free[0], Config::default().zone_pages[0] - 500);
@@ -312,20 +271,20 @@ fn reclaim_swaps_out_and_read_swaps_back_in() {
         },
     ]);
     assert_eq!(outs[2], Outcome::count(2));
-    assert_eq!(data(&outs[3]), vec![42]);
+    assert_eq!(values(&outs[3]), vec![42]);
     let s = o.raw_state();
     assert!(matches!(
-        entry(&s, 0, 1),
+        entry(&s, ProcId(0), 1),
         Some(Entry::Swap {
             exclusive: true,
             ..
         })
     ));
-    let f = folio_at(&s, 0, 0);
+    let f = folio_at(&s, ProcId(0), 0);
     // Read swap-in of an exclusive entry: writable, clean, still cached.
     assert!(f.swapcache.is_some());
     assert_eq!(f.refcount, 2);
-    let Some(Entry::Present { bits, .. }) = entry(&s, 0, 0) else {
+    let Some(Entry::Present { bits, .. }) = entry(&s, ProcId(0), 0) else {
         panic!()
     };
     assert!(bits.write && !bits.dirty);
@@ -356,7 +315,7 @@ fn madvise_free_then_reclaim_discards_clean_pages() {
             range: r(0, 2),
         },
     ]);
-    assert_eq!(data(&outs[5]), vec![0, 8]);
+    assert_eq!(values(&outs[5]), vec![0, 8]);
     let _ = o;
 }
 
@@ -380,11 +339,11 @@ fn collapse_builds_a_pmd_mapped_thp_from_small_pages() {
         },
     ]);
     assert_eq!(outs[2], Outcome::OK);
-    assert_eq!(data(&outs[3]), vec![510, 511, 512, 513]);
+    assert_eq!(values(&outs[3]), vec![510, 511, 512, 513]);
     let s = o.raw_state();
     assert_eq!(s.folios.len(), 2);
     assert_eq!(s.zone_free[0], Config::default().zone_pages[0] - 1024);
-    let f = folio_at(&s, 0, 600);
+    let f = folio_at(&s, ProcId(0), 600);
     assert_eq!((f.order, f.entire_mapcount), (9, 1));
 }
 
@@ -435,7 +394,7 @@ fn mprotect_read_only_then_write_segfaults_and_back_to_rw_reuses() {
     );
     let s = o.raw_state();
     assert_eq!(s.procs[0].vmas.len(), 1, "VMAs merge back");
-    let Some(Entry::Present { bits, .. }) = entry(&s, 0, 0) else {
+    let Some(Entry::Present { bits, .. }) = entry(&s, ProcId(0), 0) else {
         panic!()
     };
     assert!(bits.write, "exclusive anon PTE made writable by mprotect");
@@ -471,8 +430,8 @@ fn shared_file_write_is_seen_by_other_process_and_written_back() {
             range: r(4, 5),
         },
     ]);
-    assert_eq!(data(&outs[4]), vec![5]);
-    assert_eq!(data(&outs[6]), vec![5]);
+    assert_eq!(values(&outs[4]), vec![5]);
+    assert_eq!(values(&outs[6]), vec![5]);
     assert_eq!(
         outs[7],
         Outcome::Signal {
@@ -524,8 +483,8 @@ fn fork_copies_nothing_for_untouched_file_mapping() {
         Op::Fork { p: P0, child: P1 },
     ]);
     let s = o.raw_state();
-    assert!(entry(&s, 1, 0).is_none());
-    assert!(entry(&s, 0, 0).is_some());
+    assert!(entry(&s, ProcId(1), 0).is_none());
+    assert!(entry(&s, ProcId(0), 0).is_some());
 }
 
 #[test]
@@ -552,7 +511,7 @@ fn mremap_moves_entries_and_marks_them_soft_dirty() {
         },
     ]);
     assert_eq!(outs[3], Outcome::OK);
-    assert_eq!(data(&outs[4]), vec![0, 1, 2, 3]);
+    assert_eq!(values(&outs[4]), vec![0, 1, 2, 3]);
     let s = o.raw_state();
     let moved = s.procs[0].entries.iter().all(|e| match e.entry {
         Entry::Present { bits, .. } => bits.soft_dirty,
@@ -596,7 +555,7 @@ fn uffd_wp_blocks_writes_until_resolved() {
         },
     ]);
     assert_eq!(outs[3], Outcome::Blocked { page: 0 });
-    assert_eq!(data(&outs[6]), vec![3]);
+    assert_eq!(values(&outs[6]), vec![3]);
 }
 
 #[test]
@@ -655,9 +614,9 @@ fn swapin_of_a_locked_swapcache_folio_blocks() {
     ]);
     assert_eq!(outs[3], Outcome::count(1));
     assert_eq!(outs[6], Outcome::Blocked { page: 0 });
-    assert_eq!(data(&outs[8]), vec![1]);
+    assert_eq!(values(&outs[8]), vec![1]);
     let s = o.raw_state();
-    let f = folio_at(&s, 1, 0);
+    let f = folio_at(&s, ProcId(1), 0);
     assert_eq!((f.mapcount, f.anon_exclusive[0]), (2, false));
 }
 
@@ -694,7 +653,7 @@ fn anon_shared_mapping_is_shared_across_fork() {
             range: r(0, 2),
         },
     ]);
-    assert_eq!(data(&outs[3]), vec![4, 0]);
+    assert_eq!(values(&outs[3]), vec![4, 0]);
     let s = o.raw_state();
     assert_eq!(s.objects.len(), 1);
 }
@@ -719,5 +678,5 @@ fn special_mapping_refuses_dontneed_and_keeps_io_contents() {
         },
     ]);
     assert_eq!(outs[2], Outcome::Err(Errno::EINVAL));
-    assert_eq!(data(&outs[3]), vec![0, 6]);
+    assert_eq!(values(&outs[3]), vec![0, 6]);
 }

@@ -2,47 +2,28 @@
 //! in the oracle, driven through the `Model` interface with concrete
 //! counters.
 
-use mmdiff_core::op::{
-    Advice, FileId, Fill, FsKind, GupFlags, HandleId, IommuId, LockId, MapKind, PageAt, PageRange,
-    ProcId, Prot, SlotId, Zone,
-};
-use mmdiff_core::state::{Entry, FolioId, FolioState, Level, Memory, PageRef, State, Target};
-use mmdiff_core::{Config, Errno, Model, Op, Outcome, Payload, GUP_PIN_COUNTING_BIAS};
-use mmdiff_oracle::Oracle;
+mod support;
+use support::*;
 
-const P0: ProcId = ProcId(0);
-const P1: ProcId = ProcId(1);
-const M0: SlotId = SlotId(0);
+use mmdiff_core::op::{
+    Advice, FileId, Fill, FsKind, GupFlags, HandleId, IommuId, LockId, MapKind, PageAt, ProcId,
+    Prot, Zone,
+};
+use mmdiff_core::state::{Entry, FolioId, Level, Memory, PageRef, State, Target};
+use mmdiff_core::{Config, Errno, Model, Op, Outcome, Payload, GUP_PIN_COUNTING_BIAS};
+
 const H0: HandleId = HandleId(0);
 const H1: HandleId = HandleId(1);
 
-fn oracle() -> Oracle {
-    Oracle::new(&Config::default())
+fn mmap(o: &mut Checked, at: u32, pages: u32, kind: MapKind, prot: Prot, zone: Zone) {
+    apply_ok(o, mmap_op(M0, at, pages, kind, prot, zone));
 }
 
-fn r(start: u32, end: u32) -> PageRange {
-    PageRange::new(M0, start, end)
-}
-
-fn mmap(o: &mut Oracle, at: u32, pages: u32, kind: MapKind, prot: Prot, zone: Zone) {
-    let out = o.apply(&Op::Mmap {
-        p: P0,
-        slot: M0,
-        at,
-        pages,
-        kind,
-        prot,
-        zone,
-        foff: 0,
-    });
-    assert_eq!(out, Outcome::OK);
-}
-
-fn anon(o: &mut Oracle, at: u32, pages: u32, zone: Zone) {
+fn anon(o: &mut Checked, at: u32, pages: u32, zone: Zone) {
     mmap(o, at, pages, MapKind::Anon, Prot::RW, zone);
 }
 
-fn write(o: &mut Oracle, p: ProcId, start: u32, end: u32, fill: Fill) {
+fn write(o: &mut Checked, p: ProcId, start: u32, end: u32, fill: Fill) {
     assert_eq!(
         o.apply(&Op::Write {
             p,
@@ -53,11 +34,7 @@ fn write(o: &mut Oracle, p: ProcId, start: u32, end: u32, fill: Fill) {
     );
 }
 
-fn apply_ok(o: &mut Oracle, op: Op) {
-    assert_eq!(o.apply(&op), Outcome::OK, "{op:?}");
-}
-
-fn gup(o: &mut Oracle, p: ProcId, start: u32, end: u32, h: HandleId, flags: GupFlags) -> Outcome {
+fn gup(o: &mut Checked, p: ProcId, start: u32, end: u32, h: HandleId, flags: GupFlags) -> Outcome {
     o.apply(&Op::Gup {
         p,
         range: r(start, end),
@@ -82,16 +59,6 @@ fn flags(f: impl FnOnce(&mut GupFlags), base: GupFlags) -> GupFlags {
     g
 }
 
-/// The entry of window-relative page `page` of `m0` in process `p`.
-fn entry(s: &State, p: ProcId, page: u32) -> Option<Entry> {
-    let abs = Config::default().window_base(0) + page as u64;
-    let proc = s.procs.iter().find(|x| x.id == p)?;
-    proc.entries
-        .iter()
-        .find(|run| run.start <= abs && abs < run.start + run.len as u64)
-        .map(|run| run.entry.advanced((abs - run.start) as u32))
-}
-
 /// The folio page mapped at `page`.
 fn mapped(s: &State, p: ProcId, page: u32) -> (FolioId, u32) {
     match entry(s, p, page) {
@@ -101,10 +68,6 @@ fn mapped(s: &State, p: ProcId, page: u32) -> (FolioId, u32) {
         }) => (folio, page),
         other => panic!("page {page} of {p} maps {other:?}"),
     }
-}
-
-fn folio_at(s: &State, p: ProcId, page: u32) -> &FolioState {
-    &s.folios[&mapped(s, p, page).0]
 }
 
 fn has_pinned(s: &State, p: ProcId) -> bool {
@@ -885,7 +848,7 @@ fn cma_evacuate_moves_page_cache_and_shared_mappings() {
 // IOMMU preregistration (seed 000)
 // ---------------------------------------------------------------------
 
-fn prereg(o: &mut Oracle, i: u8, start: u32, end: u32) -> Outcome {
+fn prereg(o: &mut Checked, i: u8, start: u32, end: u32) -> Outcome {
     o.apply(&Op::IommuPrereg {
         i: IommuId(i),
         p: P0,
@@ -1017,7 +980,7 @@ fn prereg_pageshift_follows_mm_iommu_do_alloc() {
 fn uffd_wp_write_pin_fails_plain_and_blocks_fast() {
     use mmdiff_core::op::*;
     use mmdiff_core::{Config, Errno, Model, Outcome};
-    let mut o = mmdiff_oracle::Oracle::new(&Config::default());
+    let mut o = Checked::new(&Config::default());
     let r = PageRange::new(SlotId(0), 0, 1);
     for op in [
         Op::Mmap {

@@ -3,88 +3,34 @@
 //! `Model` interface with concrete counters (reference §4, §5; the
 //! hmm-tests.c migration cases).
 
+mod support;
+use support::*;
+
 use mmdiff_core::op::{
     Advice, DevId, Fill, GupFlags, HandleId, LockId, MapKind, MigrateDest, MigrateSelect, PageAt,
-    PageRange, ProcId, Prot, SessionId, SlotId, Zone,
+    ProcId, Prot, SessionId, Zone,
 };
 use mmdiff_core::outcome::MigrateSrc;
 use mmdiff_core::state::{
     Entry, FolioId, FolioState, Level, Memory, MigKind, MigratePhase, PageRef, State, Target,
 };
 use mmdiff_core::{Config, Errno, Model, Op, Outcome, Payload};
-use mmdiff_oracle::Oracle;
 
-const P0: ProcId = ProcId(0);
-const P1: ProcId = ProcId(1);
-const M0: SlotId = SlotId(0);
 const S0: SessionId = SessionId(0);
 const DEV0: DevId = DevId(0);
 const DEV2: DevId = DevId(2);
 
-fn oracle() -> Oracle {
-    Oracle::new(&Config::default())
-}
-
-fn r(start: u32, end: u32) -> PageRange {
-    PageRange::new(M0, start, end)
-}
-
-fn ok(o: &mut Oracle, op: Op) -> Outcome {
+fn ok(o: &mut Checked, op: Op) -> Outcome {
     let out = o.apply(&op);
     assert!(matches!(out, Outcome::Ok(_)), "{op:?} -> {out:?}");
-    check_invariants(o, &op);
     out
 }
 
-/// The invariants of the canonical state hold, except two rules of the
-/// invariant checker that disagree with the kernel on migration sessions
-/// (see the module docs of `migrate_device.rs`): a destination device page
-/// allocated by the driver is not anon until `migrate_vma_pages` makes it
-/// so (`zone_device_folio_init` clears `mapping`), and a session's fault
-/// page carries its caller's extra reference (`do_swap_page`'s
-/// `get_page`, which `folio_migrate_mapping` expects).
-fn check_invariants(o: &Oracle, op: &Op) {
-    use mmdiff_core::canon::folio_name;
-    let (canon, _) = mmdiff_core::canon::canonicalize(&o.raw_state());
-    let dst: Vec<String> = canon
-        .sessions
-        .iter()
-        .flat_map(|s| s.dst.iter().flatten())
-        .filter_map(|r| match r {
-            PageRef::Folio { folio, .. } => Some(folio_name(*folio)),
-            _ => None,
-        })
-        .collect();
-    let fault: Vec<String> = canon
-        .sessions
-        .iter()
-        .filter_map(|s| match s.fault_page {
-            Some(PageRef::Folio { folio, .. }) => Some(folio_name(folio)),
-            _ => None,
-        })
-        .collect();
-    let v: Vec<_> = mmdiff_core::invariants::check(&canon)
-        .into_iter()
-        .filter(|v| {
-            let name = v.detail.split(':').next().unwrap_or("").to_string();
-            let unmapped_dst = v.invariant == "device-private-not-present"
-                && v.detail.ends_with("but not anon")
-                && dst.contains(&name);
-            let fault_ref = (v.invariant == "refs-balance" || v.invariant == "no-leaked-folio")
-                && fault.contains(&name);
-            !unmapped_dst && !fault_ref
-        })
-        .collect();
-    assert!(v.is_empty(), "after {op:?}: {v:#?}");
+fn apply(o: &mut Checked, op: Op) -> Outcome {
+    o.apply(&op)
 }
 
-fn apply(o: &mut Oracle, op: Op) -> Outcome {
-    let out = o.apply(&op);
-    check_invariants(o, &op);
-    out
-}
-
-fn mmap(o: &mut Oracle, pages: u32, kind: MapKind, prot: Prot) {
+fn mmap(o: &mut Checked, pages: u32, kind: MapKind, prot: Prot) {
     ok(
         o,
         Op::Mmap {
@@ -100,7 +46,7 @@ fn mmap(o: &mut Oracle, pages: u32, kind: MapKind, prot: Prot) {
     );
 }
 
-fn write(o: &mut Oracle, p: ProcId, start: u32, end: u32, fill: Fill) {
+fn write(o: &mut Checked, p: ProcId, start: u32, end: u32, fill: Fill) {
     assert_eq!(
         apply(
             o,
@@ -114,7 +60,7 @@ fn write(o: &mut Oracle, p: ProcId, start: u32, end: u32, fill: Fill) {
     );
 }
 
-fn read(o: &mut Oracle, p: ProcId, start: u32, end: u32) -> Vec<u64> {
+fn read(o: &mut Checked, p: ProcId, start: u32, end: u32) -> Vec<u64> {
     match apply(
         o,
         Op::Read {
@@ -131,7 +77,7 @@ fn index(start: u32, end: u32) -> Vec<u64> {
     (start as u64..end as u64).collect()
 }
 
-fn to_dev(o: &mut Oracle, d: DevId, start: u32, end: u32) -> Outcome {
+fn to_dev(o: &mut Checked, d: DevId, start: u32, end: u32) -> Outcome {
     apply(
         o,
         Op::MigrateToDev {
@@ -162,7 +108,7 @@ const SYSTEM: MigrateSelect = MigrateSelect {
 };
 
 fn setup(
-    o: &mut Oracle,
+    o: &mut Checked,
     start: u32,
     end: u32,
     select: MigrateSelect,
@@ -188,7 +134,7 @@ fn migrate_payload(out: &Outcome) -> (u64, Vec<MigrateSrc>) {
     }
 }
 
-fn alloc(o: &mut Oracle, dest: MigrateDest, fail: Option<(u32, u32)>) -> Outcome {
+fn alloc(o: &mut Checked, dest: MigrateDest, fail: Option<(u32, u32)>) -> Outcome {
     apply(
         o,
         Op::MigrateAlloc {
@@ -200,21 +146,12 @@ fn alloc(o: &mut Oracle, dest: MigrateDest, fail: Option<(u32, u32)>) -> Outcome
     )
 }
 
-fn pages(o: &mut Oracle) -> Outcome {
+fn pages(o: &mut Checked) -> Outcome {
     apply(o, Op::MigratePages { s: S0 })
 }
 
-fn finalize(o: &mut Oracle) {
+fn finalize(o: &mut Checked) {
     assert_eq!(apply(o, Op::MigrateFinalize { s: S0 }), Outcome::OK);
-}
-
-fn entry(s: &State, p: ProcId, page: u32) -> Option<Entry> {
-    let abs = Config::default().window_base(0) + page as u64;
-    let proc = s.procs.iter().find(|x| x.id == p)?;
-    proc.entries
-        .iter()
-        .find(|run| run.start <= abs && abs < run.start + run.len as u64)
-        .map(|run| run.entry.advanced((abs - run.start) as u32))
 }
 
 fn folio_of(e: &Entry) -> FolioId {
@@ -222,11 +159,6 @@ fn folio_of(e: &Entry) -> FolioId {
         Some((f, _)) => f,
         None => panic!("no folio behind {e:?}"),
     }
-}
-
-fn folio_at(s: &State, p: ProcId, page: u32) -> &FolioState {
-    let e = entry(s, p, page).unwrap_or_else(|| panic!("no entry at {page}"));
-    &s.folios[&folio_of(&e)]
 }
 
 fn dev_folios(s: &State, d: DevId) -> Vec<&FolioState> {
@@ -1159,7 +1091,7 @@ fn device_pool_exhaustion_leaves_pages_in_system_memory() {
         device_pages: 4,
         ..Config::default()
     };
-    let mut o = Oracle::new(&cfg);
+    let mut o = Checked::new(&cfg);
     mmap(&mut o, 8, MapKind::Anon, Prot::RW);
     write(&mut o, P0, 0, 8, Fill::Index(0));
     assert_eq!(to_dev(&mut o, DEV0, 0, 8), Outcome::Err(Errno::ENOENT));
