@@ -8,12 +8,8 @@ use mmdiff_core::op::{Fill, PageRange};
 use mmdiff_core::outcome::{Outcome, Payload, Signal};
 use mmdiff_core::state::{Entry, Target};
 
-use crate::fault::{FaultError, FaultKind};
+use crate::fault::{FaultError, FaultKind, MAX_FAULTS};
 use crate::world::World;
-
-/// Faults one access may take before it is declared stuck. Every fault path
-/// makes progress, so a well-formed model never reaches this.
-const MAX_FAULTS: usize = 8;
 
 /// Why an access stopped.
 enum Stop {

@@ -8,12 +8,9 @@ use mmdiff_core::outcome::Errno;
 use mmdiff_core::state::{Entry, FolioId, PteBits, Target};
 
 use crate::device::Inval;
-use crate::fault::{FaultError, FaultKind, FaultResult};
+use crate::fault::{FaultError, FaultKind, FaultResult, MAX_FAULTS};
 use crate::pte::pte;
 use crate::world::World;
-
-/// Faults `make_device_exclusive` may take to get a writable PTE.
-const MAX_FAULTS: usize = 8;
 
 impl World {
     /// `make_device_exclusive()` for one page of process `p`: write-fault

@@ -55,6 +55,11 @@ impl FaultKind {
 
 pub type FaultResult = Result<(), FaultError>;
 
+/// Faults one access (CPU, GUP, `make_device_exclusive`) may take on one
+/// page before it is declared stuck. Every fault path makes progress, so a
+/// well-formed model never reaches this; the kernel would retry forever.
+pub const MAX_FAULTS: usize = 8;
+
 /// `pte_mkdirty()` on x86 also sets the soft-dirty bit.
 pub fn mkdirty(bits: &mut PteBits) {
     bits.dirty = true;

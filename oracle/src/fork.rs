@@ -250,7 +250,7 @@ impl World {
             Entry::Present { target, bits, .. } => {
                 if let Some((folio, sub)) = entry_folio(&e) {
                     if self.dup_anon_rmap_fails(p, v, folio, sub) {
-                        return self.copy_present_page(p, child, page, cv, folio, sub);
+                        return self.copy_present_page(child, page, cv, folio, sub);
                     }
                     if self.folio(folio).anon {
                         self.folio_mut(folio).anon_exclusive[sub as usize] = false;
@@ -278,7 +278,6 @@ impl World {
     /// parent may have pinned; the parent's PTE is untouched.
     fn copy_present_page(
         &mut self,
-        _p: usize,
         child: usize,
         page: u64,
         cv: &VmaState,

@@ -4,9 +4,13 @@
 //! Page by page, no caches, no cleverness: every rule is a short function
 //! named after, and commented with, the kernel function it models. One
 //! module per kernel concept: [`vma`] and [`pte`] (address space and page
-//! tables), [`fault`], [`file`], [`swap`], [`thp`], [`zap`], [`gup`],
-//! [`migrate`], [`fork`], [`iommu`]; [`ops`] turns each op into calls of
-//! those, and [`export`] exposes the state.
+//! tables), [`fault`], [`access`] (CPU loads and stores), [`file`](mod@file),
+//! [`swap`], [`thp`], [`zap`], [`protect`], [`gup`], [`migrate`] (between
+//! zones), [`fork`], [`iommu`], and for device memory [`device`] (pools,
+//! device tables, notifiers), [`hmm`], [`migrate_device`], [`exclusive`],
+//! [`dmirror`] and [`dmirror_migrate`] (the `lib/test_hmm.c` driver);
+//! [`ops`] turns each op into calls of those, and [`export`] exposes the
+//! state.
 
 #![forbid(unsafe_code)]
 

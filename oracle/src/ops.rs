@@ -649,9 +649,6 @@ impl World {
             mm.ptes.insert(k - start + dst, e);
         }
         let mut vma = mm.vmas.remove(&start).expect("split source VMA");
-        if let Some((obj, off)) = vma.backing {
-            vma.backing = Some((obj, off));
-        }
         vma.start = dst;
         vma.end = dst + len;
         mm.vmas.insert(dst, vma);

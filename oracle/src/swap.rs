@@ -69,10 +69,6 @@ impl World {
         }
         self.set_pte(p, page, pte(Target::Folio { folio, page: 0 }, bits));
         self.folio_put(folio, 1);
-        // The slot may have lost its last entry while its folio stays cached.
-        if self.folio(folio).swapcache.is_none() {
-            self.free_swap_and_cache(slot);
-        }
         Ok(())
     }
 

@@ -165,7 +165,7 @@ impl World {
         }
     }
 
-    /// `gup_put_folio(folio, 1, flags)`: the inverse of [`World::try_grab_folio`];
+    /// `gup_put_folio(folio, 1, flags)`: the inverse of `try_grab_folio`;
     /// dropping the last reference frees the folio.
     pub fn gup_put_folio(&mut self, r: PageRef, pin: bool) {
         let PageRef::Folio { folio, .. } = r else {

@@ -25,14 +25,9 @@ use mmdiff_core::state::{
 };
 use mmdiff_core::GUP_PIN_COUNTING_BIAS;
 
-use crate::fault::{mkdirty, FaultError, FaultKind};
+use crate::fault::{mkdirty, FaultError, FaultKind, MAX_FAULTS};
 use crate::vma::{is_cow, is_shared};
 use crate::world::World;
-
-/// Faults one address may take before GUP is declared stuck. Every fault
-/// path makes progress, so a well-formed model never reaches this; the
-/// kernel would retry forever.
-const MAX_FAULTS: usize = 8;
 
 /// Rounds of pin / migrate / re-pin in `__gup_longterm_locked`. The kernel
 /// loops while migration succeeds; after one successful migration every
