@@ -200,20 +200,24 @@ fn fs_name(fs: FsKind) -> &'static str {
     }
 }
 
+/// The names of the flags that are set, in order (each name carries its
+/// leading space).
+fn flag_names(flags: &[(bool, &str)]) -> String {
+    flags
+        .iter()
+        .filter(|(on, _)| *on)
+        .map(|(_, name)| *name)
+        .collect()
+}
+
 fn bits_text(b: &PteBits) -> String {
-    let mut s = String::new();
-    for (on, name) in [
+    flag_names(&[
         (b.write, " w"),
         (b.dirty, " d"),
         (b.young, " a"),
         (b.soft_dirty, " sd"),
         (b.uffd_wp, " uwp"),
-    ] {
-        if on {
-            s.push_str(name);
-        }
-    }
-    s
+    ])
 }
 
 fn level_name(level: Level) -> &'static str {
@@ -328,11 +332,11 @@ pub fn render_run(window_pages: u32, r: &EntryRun) -> String {
                     swap_name(SwapId(slot.0.wrapping_add(len - 1)))
                 )
             };
-            for (on, name) in [(exclusive, " excl"), (soft_dirty, " sd"), (uffd_wp, " uwp")] {
-                if on {
-                    s.push_str(name);
-                }
-            }
+            s.push_str(&flag_names(&[
+                (exclusive, " excl"),
+                (soft_dirty, " sd"),
+                (uffd_wp, " uwp"),
+            ]));
             s
         }
     };
@@ -358,16 +362,12 @@ fn render_vma(window_pages: u32, v: &VmaState) -> String {
         HugeHint::NoHuge => s.push_str(" nohugepage"),
     }
     let _ = write!(s, " zone={}", zone_name(v.zone));
-    for (on, name) in [
+    s.push_str(&flag_names(&[
         (v.anon_vma, " anon-vma"),
         (v.soft_dirty, " soft-dirty"),
         (v.uffd_wp, " uffd-wp"),
         (v.dontfork, " dontfork"),
-    ] {
-        if on {
-            s.push_str(name);
-        }
-    }
+    ]));
     if let Some((o, off)) = v.backing {
         let _ = write!(s, " backing={}@{off}", object_name(o));
     }
@@ -447,17 +447,13 @@ pub fn render_folio(f: &FolioState) -> String {
     if f.is_large() || f.entire_mapcount != 0 || f.pincount != 0 {
         let _ = write!(s, " entire={} pin={}", f.entire_mapcount, f.pincount);
     }
-    for (on, name) in [
+    s.push_str(&flag_names(&[
         (f.locked, " locked"),
         (f.lru, " lru"),
         (f.anon, " anon"),
         (f.swapbacked, " swapbacked"),
         (f.dirty, " dirty"),
-    ] {
-        if on {
-            s.push_str(name);
-        }
-    }
+    ]));
     if let Some(sw) = f.swapcache {
         let _ = write!(s, " swapcache={}", swap_name(sw));
     }
@@ -551,17 +547,13 @@ fn render_handle(h: &HandleState) -> String {
     } = h;
     let id: HandleId = *id;
     let mut s = format!("{id} {}", if flags.pin { "pin" } else { "get" });
-    for (on, name) in [
+    s.push_str(&flag_names(&[
         (flags.write, " write"),
         (flags.longterm, " longterm"),
         (flags.fast, " fast"),
         (flags.force, " force"),
         (flags.nofault, " nofault"),
-    ] {
-        if on {
-            s.push_str(name);
-        }
-    }
+    ]));
     let _ = write!(s, " base={base}: {}", page_refs(pages));
     s
 }

@@ -13,7 +13,7 @@ fn ids(st: &State) -> Vec<&'static str> {
 /// Asserts `st` violates exactly `id` (possibly several times), and returns
 /// the details for further checks.
 #[track_caller]
-fn only(st: &State, id: &'static str) -> Vec<String> {
+pub(super) fn only(st: &State, id: &'static str) -> Vec<String> {
     let v = check(st);
     assert!(!v.is_empty(), "expected a {id} violation, got none");
     assert!(
@@ -23,7 +23,8 @@ fn only(st: &State, id: &'static str) -> Vec<String> {
     v.into_iter().map(|x| x.detail).collect()
 }
 
-fn f(st: &mut State, id: u64) -> &mut FolioState {
+/// The fixture folio `F<id>`, to break.
+pub(super) fn f(st: &mut State, id: u64) -> &mut FolioState {
     st.folios.get_mut(&FolioId(id)).expect("fixture folio")
 }
 

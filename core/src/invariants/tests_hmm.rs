@@ -7,20 +7,7 @@ use crate::canon::fixtures::{abs, hmm_state, present, run};
 use crate::op::{DevId, GupFlags, HandleId, ProcId};
 use crate::state::{HandleState, MirrorTag};
 
-#[track_caller]
-fn only(st: &State, id: &'static str) -> Vec<String> {
-    let v = check(st);
-    assert!(!v.is_empty(), "expected a {id} violation, got none");
-    assert!(
-        v.iter().all(|x| x.invariant == id),
-        "expected only {id}, got {v:#?}"
-    );
-    v.into_iter().map(|x| x.detail).collect()
-}
-
-fn f(st: &mut State, id: u64) -> &mut FolioState {
-    st.folios.get_mut(&FolioId(id)).expect("fixture folio")
-}
+use super::tests::{f, only};
 
 fn dev(st: &mut State, d: u8) -> &mut crate::state::DeviceState {
     st.devices
