@@ -60,6 +60,15 @@ pub type FaultResult = Result<(), FaultError>;
 /// well-formed model never reaches this; the kernel would retry forever.
 pub const MAX_FAULTS: usize = 8;
 
+/// The bits of a PTE just built from `vm_page_prot`: young, since x86's
+/// protection values carry `_PAGE_ACCESSED`.
+pub fn fresh_bits() -> PteBits {
+    PteBits {
+        young: true,
+        ..PteBits::default()
+    }
+}
+
 /// `pte_mkdirty()` on x86 also sets the soft-dirty bit.
 pub fn mkdirty(bits: &mut PteBits) {
     bits.dirty = true;
@@ -140,30 +149,40 @@ impl World {
         if !kind.write {
             // The zero page needs no anon_vma; the PTE is old-style special
             // and read-only (x86 vm_page_prot carries the accessed bit).
-            let bits = PteBits {
-                young: true,
-                ..PteBits::default()
-            };
+            let bits = fresh_bits();
             self.set_pte(p, page, pte(Target::Zero, bits));
             return Ok(());
         }
         let folio = self
-            .alloc_folio(World::fault_zone(vma, kind), 0)
+            .new_anon_page(World::fault_zone(vma, kind), 0)
             .ok_or(FaultError::Oom)?;
-        self.make_new_anon(folio);
-        self.folio_mut(folio).anon_exclusive[0] = true;
         self.set_anon_vma(p, page);
-        let mut bits = PteBits {
-            young: true,
-            ..PteBits::default()
-        };
+        let mut bits = fresh_bits();
         if vma.prot.writable() {
             bits.write = true;
             mkdirty(&mut bits);
         }
+        self.map_new_page(p, page, folio, bits);
+        Ok(())
+    }
+
+    /// A new exclusive anon page holding `value` (`folio_prealloc`,
+    /// `folio_add_new_anon_rmap(RMAP_EXCLUSIVE)`, `folio_add_lru_vma`); the
+    /// caller holds the allocation's reference.
+    pub fn new_anon_page(&mut self, zone: mmdiff_core::op::Zone, value: u64) -> Option<FolioId> {
+        let folio = self.alloc_folio(zone, 0)?;
+        self.make_new_anon(folio);
+        let f = self.folio_mut(folio);
+        f.contents[0] = value;
+        f.anon_exclusive[0] = true;
+        Some(folio)
+    }
+
+    /// Map a small folio the caller just allocated at `page`; the mapping
+    /// takes over the allocation's reference.
+    pub fn map_new_page(&mut self, p: usize, page: u64, folio: FolioId, bits: PteBits) {
         self.set_pte(p, page, pte(Target::Folio { folio, page: 0 }, bits));
         self.folio_put(folio, 1);
-        Ok(())
     }
 
     /// `anon_vma_prepare()`: the VMA covering `page` gets an anon_vma.
@@ -289,22 +308,13 @@ impl World {
         old_bits: PteBits,
         kind: FaultKind,
     ) -> FaultResult {
+        let value = old.map_or(0, |(f, s)| self.folio(f).contents[s as usize]);
         let new = self
-            .alloc_folio(World::fault_zone(vma, kind), 0)
+            .new_anon_page(World::fault_zone(vma, kind), value)
             .ok_or(FaultError::Oom)?;
         self.invalidate(p, page, page + 1, crate::device::Inval::Clear);
-        let value = old.map_or(0, |(f, s)| self.folio(f).contents[s as usize]);
-        self.make_new_anon(new);
-        {
-            let f = self.folio_mut(new);
-            f.contents[0] = value;
-            f.anon_exclusive[0] = true;
-        }
         self.set_anon_vma(p, page);
-        let mut bits = PteBits {
-            young: true,
-            ..PteBits::default()
-        };
+        let mut bits = fresh_bits();
         if kind.unshare {
             bits.soft_dirty = old_bits.soft_dirty;
             bits.uffd_wp = old_bits.uffd_wp;
@@ -320,18 +330,7 @@ impl World {
         } else {
             self.clear_pte(p, page);
         }
-        self.set_pte(
-            p,
-            page,
-            pte(
-                Target::Folio {
-                    folio: new,
-                    page: 0,
-                },
-                bits,
-            ),
-        );
-        self.folio_put(new, 1);
+        self.map_new_page(p, page, new, bits);
         Ok(())
     }
 

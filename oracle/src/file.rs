@@ -2,9 +2,9 @@
 //! `do_cow_fault`, `do_shared_fault`, `filemap_fault`, `shmem_fault`).
 
 use mmdiff_core::op::{FileId, FsKind, Zone};
-use mmdiff_core::state::{FolioId, ObjId, ObjectState, PteBits, Target, VmaState};
+use mmdiff_core::state::{FolioId, ObjId, ObjectState, Target, VmaState};
 
-use crate::fault::{mkdirty, FaultError, FaultKind, FaultResult};
+use crate::fault::{fresh_bits, mkdirty, FaultError, FaultKind, FaultResult};
 use crate::pte::pte;
 use crate::world::World;
 
@@ -89,17 +89,11 @@ impl World {
         let private = crate::vma::is_cow(vma);
         if private && (kind.write || kind.unshare) {
             // do_cow_fault: copy the page-cache page into a new anon folio.
-            let bits = PteBits {
-                young: true,
-                ..PteBits::default()
-            };
+            let bits = fresh_bits();
             self.set_pte(p, page, pte(Target::Folio { folio, page: 0 }, bits));
             return self.handle_fault(p, page, kind);
         }
-        let mut bits = PteBits {
-            young: true,
-            ..PteBits::default()
-        };
+        let mut bits = fresh_bits();
         if kind.write {
             // do_shared_fault: page_mkwrite, then a writable dirty PTE.
             if self.needs_page_mkwrite(vma) && self.folio(folio).locked {

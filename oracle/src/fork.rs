@@ -2,9 +2,9 @@
 //! mm/huge_memory.c `copy_huge_pmd`).
 
 use mmdiff_core::outcome::{Errno, Outcome};
-use mmdiff_core::state::{Entry, FolioId, MigKind, PteBits, Target, VmaKind, VmaState};
+use mmdiff_core::state::{Entry, FolioId, MigKind, Target, VmaKind, VmaState};
 
-use crate::fault::mkdirty;
+use crate::fault::{fresh_bits, mkdirty};
 use crate::pte::{
     entry_folio, is_pmd_leaf, pte, with_devpriv_write, with_mig_kind, without_uffd_wp,
 };
@@ -96,10 +96,7 @@ impl World {
         };
         match target {
             Target::HugeZero { .. } => {
-                let zb = PteBits {
-                    young: true,
-                    ..PteBits::default()
-                };
+                let zb = fresh_bits();
                 self.set_pmd(child, start, target, zb);
                 true
             }
@@ -284,32 +281,12 @@ impl World {
         folio: FolioId,
         sub: u32,
     ) -> Result<(), ()> {
-        let new = self.alloc_folio(cv.zone, 0).ok_or(())?;
         let value = self.folio(folio).contents[sub as usize];
-        self.make_new_anon(new);
-        {
-            let f = self.folio_mut(new);
-            f.contents[0] = value;
-            f.anon_exclusive[0] = true;
-        }
-        let mut bits = PteBits {
-            young: true,
-            ..PteBits::default()
-        };
+        let new = self.new_anon_page(cv.zone, value).ok_or(())?;
+        let mut bits = fresh_bits();
         mkdirty(&mut bits);
         bits.write = cv.prot.writable();
-        self.set_pte(
-            child,
-            page,
-            pte(
-                Target::Folio {
-                    folio: new,
-                    page: 0,
-                },
-                bits,
-            ),
-        );
-        self.folio_put(new, 1);
+        self.map_new_page(child, page, new, bits);
         Ok(())
     }
 }

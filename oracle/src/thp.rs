@@ -12,7 +12,7 @@ use mmdiff_core::state::{
     Entry, FolioId, HugeHint, Level, Memory, PageRef, PteBits, Target, VmaKind, VmaState,
 };
 
-use crate::fault::{mkdirty, FaultError, FaultKind, FaultResult};
+use crate::fault::{fresh_bits, mkdirty, FaultError, FaultKind, FaultResult};
 use crate::pte::{entry_folio, is_pmd_leaf, pte};
 use crate::world::World;
 
@@ -43,10 +43,7 @@ impl World {
         // anon_vma_prepare() runs before the huge zero page decision.
         self.set_anon_vma(p, page);
         if !kind.write {
-            let bits = PteBits {
-                young: true,
-                ..PteBits::default()
-            };
+            let bits = fresh_bits();
             self.set_pmd(p, start, Target::HugeZero { page: 0 }, bits);
             return Some(Ok(()));
         }
@@ -60,10 +57,7 @@ impl World {
     fn map_new_thp(&mut self, p: usize, start: u64, vma: &VmaState, folio: FolioId) {
         self.make_new_anon(folio);
         self.folio_mut(folio).anon_exclusive[0] = true;
-        let mut bits = PteBits {
-            young: true,
-            ..PteBits::default()
-        };
+        let mut bits = fresh_bits();
         mkdirty(&mut bits);
         bits.write = vma.prot.writable();
         self.set_pmd(p, start, Target::Folio { folio, page: 0 }, bits);

@@ -31,6 +31,7 @@ use mmdiff_core::state::{
 };
 
 use crate::device::Inval;
+use crate::fault::fresh_bits;
 use crate::fault::{mkdirty, FaultError, FaultKind, FaultResult};
 use crate::pte::is_pmd_leaf;
 use crate::world::World;
@@ -194,10 +195,7 @@ fn inserted_entry(level: Level, target: Target, private: bool, vm_write: bool) -
             uffd_wp: false,
         };
     }
-    let mut bits = PteBits {
-        young: true,
-        ..PteBits::default()
-    };
+    let mut bits = fresh_bits();
     if vm_write {
         bits.write = true;
         mkdirty(&mut bits);
