@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use mmdiff_core::op::{DevId, NotifierId, ProcId};
 use mmdiff_core::state::{
-    FolioId, FolioState, Memory, MirrorEntry, MirrorState, MirrorTag, NotifierState, PageRef,
+    FolioId, Memory, MirrorEntry, MirrorState, MirrorTag, NotifierState, PageRef,
 };
 
 use crate::world::World;
@@ -66,28 +66,8 @@ impl World {
         }
         dev.pool_free -= nr;
         dev.pgmap_refs += nr as i64;
-        let id = self.fresh_folio_id();
-        self.folios.insert(
-            id,
-            FolioState {
-                id,
-                order,
-                memory: Memory::Device(d),
-                refcount: 1,
-                mapcount: 0,
-                entire_mapcount: 0,
-                pincount: 0,
-                locked: true,
-                lru: false,
-                anon: false,
-                swapbacked: false,
-                dirty: false,
-                swapcache: None,
-                mapping: None,
-                anon_exclusive: vec![false; nr as usize],
-                contents: vec![0; nr as usize],
-            },
-        );
+        let id = self.new_folio(order, Memory::Device(d));
+        self.folio_mut(id).locked = true;
         Some(id)
     }
 

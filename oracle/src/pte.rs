@@ -69,47 +69,27 @@ pub fn pte(target: Target, bits: PteBits) -> Entry {
 }
 
 /// The same migration entry with another kind.
-pub fn with_mig_kind(e: Entry, k: MigKind) -> Entry {
-    match e {
-        Entry::Migration {
-            level,
-            target,
-            young,
-            dirty,
-            soft_dirty,
-            uffd_wp,
-            ..
-        } => Entry::Migration {
-            level,
-            target,
-            kind: k,
-            young,
-            dirty,
-            soft_dirty,
-            uffd_wp,
-        },
-        other => other,
+pub fn with_mig_kind(mut e: Entry, k: MigKind) -> Entry {
+    if let Entry::Migration { kind, .. } = &mut e {
+        *kind = k;
     }
+    e
 }
 
 /// The same device-private entry, writable or not.
-pub fn with_devpriv_write(e: Entry, w: bool) -> Entry {
-    match e {
-        Entry::DevicePrivate {
-            level,
-            target,
-            soft_dirty,
-            uffd_wp,
-            ..
-        } => Entry::DevicePrivate {
-            level,
-            target,
-            write: w,
-            soft_dirty,
-            uffd_wp,
-        },
-        other => other,
+pub fn with_devpriv_write(mut e: Entry, w: bool) -> Entry {
+    if let Entry::DevicePrivate { write, .. } = &mut e {
+        *write = w;
     }
+    e
+}
+
+/// The same PMD-level migration or device-private entry at PTE level.
+pub fn at_pte_level(mut e: Entry) -> Entry {
+    if let Entry::Migration { level, .. } | Entry::DevicePrivate { level, .. } = &mut e {
+        *level = Level::Pte;
+    }
+    e
 }
 
 /// The entry without its uffd-wp bit (`pte_swp_clear_uffd_wp`).

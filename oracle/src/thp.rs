@@ -13,7 +13,7 @@ use mmdiff_core::state::{
 };
 
 use crate::fault::{fresh_bits, mkdirty, FaultError, FaultKind, FaultResult};
-use crate::pte::{entry_folio, is_pmd_leaf, pte};
+use crate::pte::{at_pte_level, entry_folio, is_pmd_leaf, pte};
 use crate::world::World;
 
 const NR: u64 = PMD_PAGES as u64;
@@ -218,39 +218,6 @@ impl World {
         for i in 0..NR {
             mm.ptes.remove(&(start + i));
         }
-        let as_pte = |e: Entry| match e {
-            Entry::Migration {
-                target,
-                kind,
-                young,
-                dirty,
-                soft_dirty,
-                uffd_wp,
-                ..
-            } => Entry::Migration {
-                level: Level::Pte,
-                target,
-                kind,
-                young,
-                dirty,
-                soft_dirty,
-                uffd_wp,
-            },
-            Entry::DevicePrivate {
-                target,
-                write,
-                soft_dirty,
-                uffd_wp,
-                ..
-            } => Entry::DevicePrivate {
-                level: Level::Pte,
-                target,
-                write,
-                soft_dirty,
-                uffd_wp,
-            },
-            other => other,
-        };
         if let Entry::DevicePrivate {
             target: Target::Folio { folio, .. },
             ..
@@ -266,7 +233,7 @@ impl World {
             f.refcount -= 1;
         }
         for i in 0..PMD_PAGES {
-            self.set_pte(p, start + i as u64, as_pte(first.advanced(i)));
+            self.set_pte(p, start + i as u64, at_pte_level(first.advanced(i)));
         }
     }
 

@@ -100,14 +100,21 @@ impl World {
             return None;
         }
         self.zone_free[z] -= nr;
-        let id = FolioId(self.next_folio);
-        self.next_folio += 1;
+        let id = self.new_folio(order, Memory::Zone(zone));
+        Some(id)
+    }
+
+    /// A new folio record: one reference (the allocator's caller's), no
+    /// mappings, zeroed contents. The caller has taken the memory.
+    pub fn new_folio(&mut self, order: u8, memory: Memory) -> FolioId {
+        let nr = 1usize << order;
+        let id = self.fresh_folio_id();
         self.folios.insert(
             id,
             FolioState {
                 id,
                 order,
-                memory: Memory::Zone(zone),
+                memory,
                 refcount: 1,
                 mapcount: 0,
                 entire_mapcount: 0,
@@ -119,11 +126,11 @@ impl World {
                 dirty: false,
                 swapcache: None,
                 mapping: None,
-                anon_exclusive: vec![false; nr as usize],
-                contents: vec![0; nr as usize],
+                anon_exclusive: vec![false; nr],
+                contents: vec![0; nr],
             },
         );
-        Some(id)
+        id
     }
 
     /// A folio id never used before (for the pieces of a split).
