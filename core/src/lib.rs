@@ -8,14 +8,16 @@
 pub mod bytes;
 pub mod canon;
 pub mod config;
+pub mod digest;
 pub mod expect;
 pub mod invariants;
+pub mod lockstep;
 pub mod model;
 pub mod op;
 pub mod outcome;
 pub mod run;
 pub mod state;
-#[cfg(test)]
+#[cfg(any(test, feature = "strategies"))]
 pub mod strategies;
 pub mod text;
 

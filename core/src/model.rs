@@ -1,6 +1,7 @@
 //! The interface every executable model implements.
 
 use crate::config::Config;
+use crate::digest::{self, Digest};
 use crate::op::Op;
 use crate::outcome::Outcome;
 use crate::state::State;
@@ -19,4 +20,10 @@ pub trait Model {
     fn name(&self) -> &'static str;
     fn apply(&mut self, op: &Op) -> Outcome;
     fn raw_state(&self) -> State;
+    /// The [`digest`] of the canonical state. The default exports the
+    /// state; a model may keep the digest up to date instead, and must then
+    /// agree with [`digest::of_state`] after every op.
+    fn digest(&self) -> Digest {
+        digest::of_state(&self.raw_state())
+    }
 }

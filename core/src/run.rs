@@ -533,7 +533,7 @@ fn install_hook() {
 }
 
 /// Runs `f`, turning a panic into a [`PanicReport`] for `stage`.
-fn catch<T>(stage: Stage, f: impl FnOnce() -> T) -> Result<T, PanicReport> {
+pub(crate) fn catch<T>(stage: Stage, f: impl FnOnce() -> T) -> Result<T, PanicReport> {
     install_hook();
     let was = CAPTURING.with(|c| c.replace(true));
     LAST_LOCATION.with(|l| l.borrow_mut().take());
@@ -556,13 +556,13 @@ fn payload_message(payload: &(dyn Any + Send)) -> String {
     }
 }
 
-fn short_type_name<M>() -> &'static str {
+pub(crate) fn short_type_name<M>() -> &'static str {
     let full = std::any::type_name::<M>();
     full.rsplit("::").next().unwrap_or(full)
 }
 
 /// Replaces line breaks so a reason stays on one line.
-fn one_line(s: &str) -> String {
+pub(crate) fn one_line(s: &str) -> String {
     s.trim_end()
         .replace("\r\n", " | ")
         .replace(['\n', '\r'], " | ")

@@ -1,7 +1,8 @@
 //! proptest strategies over the whole op domain ([`Op::validate`]).
 //!
-//! Test-only (`#[cfg(test)]`): other modules' property tests (byte
-//! round-trips, text round-trips) draw ops from here, so every variant,
+//! Built for tests only: core's own property tests (byte round-trips, text
+//! round-trips) and, through the `strategies` feature, other crates' (the
+//! corpus crate's state-machine test) draw ops from here, so every variant,
 //! every enum value and every flag combination must be reachable, and
 //! every generated op must pass `validate`.
 

@@ -1,7 +1,11 @@
 //! Replays the scenario corpus: one test per `*.mms` file below `corpus/`
 //! (`conformance/`, `regressions/`, any other directory), named by its path
-//! relative to `corpus/`. A failing test's message is the line `mmdiff
-//! replay corpus/` prints for the file when run from the repository root.
+//! relative to `corpus/`. Each test runs its file twice: on the oracle
+//! alone (expectations and invariants, every failure counted) and on the
+//! oracle and the subject in lockstep (`Check::Full`: outcomes, canonical
+//! states and invariants compared after every op). A failing test's
+//! message is what `mmdiff replay --model oracle corpus/` and `mmdiff
+//! replay corpus/` print for the file when run from the repository root.
 //!
 //!     cargo test -p mmdiff-corpus --test replay                 # all
 //!     cargo test -p mmdiff-corpus --test replay -- regressions/ # a subset
@@ -10,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use libtest_mimic::{Arguments, Failed, Trial};
 use mmdiff_triage::files::{self, Found};
-use mmdiff_triage::replay::{self, Verdict};
+use mmdiff_triage::replay::{self, Models, Verdict};
 
 fn main() {
     let args = Arguments::from_args();
@@ -28,17 +32,29 @@ fn trial(root: &Path, found: Found) -> Trial {
             let name = files::relative_name(&path, root);
             let display = format!("corpus/{name}");
             Trial::test(name, move || {
-                let report = replay::replay_path_as(&path, &display);
-                match report.verdict {
-                    Verdict::Pass { .. } => Ok(()),
-                    Verdict::Fail { message, details } => {
-                        let mut text = message;
-                        for d in details {
-                            text.push_str("\n    ");
-                            text.push_str(&d);
-                        }
-                        Err(Failed::from(text))
+                let mut text = String::new();
+                for models in [Models::Oracle, Models::Lockstep] {
+                    let report = replay::replay_path_models(&path, &display, models);
+                    let Verdict::Fail { message, details } = report.verdict else {
+                        continue;
+                    };
+                    // An expectation the oracle misses fails both runs alike.
+                    if text.lines().next() == Some(message.as_str()) {
+                        continue;
                     }
+                    if !text.is_empty() {
+                        text.push('\n');
+                    }
+                    text.push_str(&message);
+                    for d in details {
+                        text.push_str("\n    ");
+                        text.push_str(&d);
+                    }
+                }
+                if text.is_empty() {
+                    Ok(())
+                } else {
+                    Err(Failed::from(text))
                 }
             })
         }

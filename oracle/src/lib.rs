@@ -40,6 +40,7 @@ pub mod zap;
 use mmdiff_core::{Config, Model, Op, Outcome, State};
 
 /// The reference model.
+#[derive(Clone, Debug)]
 pub struct Oracle {
     world: world::World,
 }
@@ -61,5 +62,9 @@ impl Model for Oracle {
 
     fn raw_state(&self) -> State {
         self.world.export()
+    }
+
+    fn digest(&self) -> mmdiff_core::digest::Digest {
+        self.world.digest()
     }
 }

@@ -1,8 +1,17 @@
-//! `mmdiff fuzz`: a campaign on the oracle alone. Inputs come from the
-//! state-aware swarm generator ([`crate::gen`], the default) or are random
-//! byte strings through the one decoder ([`bytes::decode`], `--gen bytes`,
-//! what coverage-guided fuzzers see); a panic or a broken invariant is a
-//! failure, saved as a scenario and its bytes.
+//! `mmdiff fuzz`: a differential campaign, the oracle against the subject.
+//! Inputs come from the state-aware swarm generator ([`crate::gen`], the
+//! default) or are random byte strings through the one decoder
+//! ([`bytes::decode`], `--gen bytes`, what coverage-guided fuzzers see).
+//! Each sequence runs on both models in lockstep with digest checks
+//! ([`Check::Digest`]: cheap per op, full comparison at the end, and an
+//! exact re-run when anything differs); a divergence (different outcomes or
+//! states, a broken invariant, a panic) is saved as a scenario and its
+//! bytes, once per [`Divergence::signature`].
+//!
+//! The swarm generator draws each op from the oracle's canonical state
+//! ([`run_lockstep_generated`]: the oracle steps through a runner, which
+//! also checks its invariants after every op, and the subject is compared
+//! by digest).
 //!
 //! What runs is decided by the seed only: input `i` of seed `s` is the same
 //! on every machine. The clock decides only when to print progress and when
@@ -14,12 +23,14 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use mmdiff_core::bytes;
+use mmdiff_core::lockstep::{
+    run_lockstep, run_lockstep_generated, Check, Divergence, DivergenceKind,
+};
 use mmdiff_core::op::OpKind;
-use mmdiff_core::run::Runner;
-use mmdiff_core::run::{run_ops, Failure};
 use mmdiff_core::text::{self, Line, Scenario};
 use mmdiff_core::{Config, Model, Op};
 use mmdiff_oracle::Oracle;
+use mmdiff_subject::Subject;
 
 use crate::args::{self, Opt, UsageError};
 use crate::files;
@@ -125,11 +136,12 @@ impl Default for Options {
     }
 }
 
-/// One distinct failure the campaign saved.
+/// One distinct divergence the campaign saved.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Found {
     /// Index of the input (0-based) that first showed it.
     pub exec: u64,
+    /// [`Divergence::signature`].
     pub signature: String,
     /// `op #k `...`: reason`.
     pub description: String,
@@ -153,91 +165,95 @@ pub struct Summary {
 /// At most this many distinct failures are saved per campaign.
 pub const MAX_SAVED: usize = 1000;
 
-/// Runs one input on `M`: decode, cap at `max_ops`, run. Returns the ops
-/// run and the first failure.
-pub fn exec_one<M: Model>(data: &[u8], max_ops: usize) -> (Vec<Op>, Option<Failure>) {
+/// Runs one input on `A` and `B` in lockstep: decode, cap at `max_ops`,
+/// run. Returns the ops and the first divergence.
+pub fn exec_one<A: Model, B: Model>(
+    data: &[u8],
+    max_ops: usize,
+) -> (Vec<Op>, Option<Box<Divergence>>) {
     let mut ops = bytes::decode(data);
     ops.truncate(max_ops);
-    let report = run_ops::<M>(&Config::default(), &ops);
-    let failure = report.first_failure();
-    (ops, failure)
+    let report = run_lockstep::<A, B>(&Config::default(), &ops, Check::Digest);
+    (ops, report.divergence)
 }
 
-/// Runs one generated sequence on `M`: a swarm configuration and a length
-/// (1..=`max_ops`) from `rng`, then each op drawn from the state after the
-/// previous one, stopping at the first failure.
-pub fn exec_generated<M: Model>(
+/// Runs one generated sequence on `A` and `B` in lockstep: a swarm
+/// configuration and a length (1..=`max_ops`) from `rng`, then each op
+/// drawn from `A`'s canonical state after the previous one, stopping at
+/// the first divergence.
+pub fn exec_generated<A: Model, B: Model>(
     rng: &mut SplitMix64,
     allowed: &[OpKind],
     max_ops: usize,
-) -> (Vec<Op>, Option<Failure>) {
+) -> (Vec<Op>, Option<Box<Divergence>>) {
     let mut gen = crate::gen::Generator::new(rng, allowed);
     let len = 1 + rng.below(max_ops.max(1) as u64) as usize;
-    let mut runner = match Runner::<M>::new(&Config::default()) {
-        Ok(r) => r,
-        Err(f) => return (Vec::new(), Some(*f)),
-    };
-    let mut ops = Vec::with_capacity(len);
-    for _ in 0..len {
-        let op = gen.next_op(rng, runner.state());
-        ops.push(op.clone());
-        match runner.step(&op, None) {
-            Ok(step) => {
-                if let Some(f) = step.failure(runner.name()) {
-                    return (ops, Some(f));
-                }
-            }
-            Err(f) => return (ops, Some(*f)),
-        }
-    }
-    (ops, None)
+    let (ops, report) = run_lockstep_generated::<A, B>(&Config::default(), len, |state| {
+        Some(gen.next_op(rng, state))
+    });
+    (ops, report.divergence)
 }
 
-/// The scenario saved for a failure: the ops up to and including the
-/// failing one, with provenance headers and a comment on the failing line.
-pub fn artifact_scenario(ops: &[Op], failure: &Failure, seed: u64, exec: u64) -> Scenario {
-    let keep = failure.index.map_or(0, |i| i + 1).min(ops.len());
+/// Who the `<-` comment on the divergent line blames.
+fn blame(d: &Divergence) -> String {
+    match &d.kind {
+        DivergenceKind::Invariant { model, .. }
+        | DivergenceKind::Panic { model, .. }
+        | DivergenceKind::Expectation { model, .. } => format!("{model} fails here"),
+        DivergenceKind::Outcome | DivergenceKind::State => {
+            format!("{} and {} diverge here", d.models[0], d.models[1])
+        }
+    }
+}
+
+/// The scenario saved for a divergence: the ops up to and including the
+/// divergent one, with provenance headers and a comment on that line.
+pub fn artifact_scenario(ops: &[Op], d: &Divergence, seed: u64, exec: u64) -> Scenario {
+    let index = d.op.as_ref().map(|_| d.index);
+    let keep = index.map_or(0, |i| i + 1).min(ops.len());
     let mut s = Scenario::from_ops(&ops[..keep]);
     s.header = vec![
         ("found-by".into(), format!("mmdiff fuzz --seed {seed}")),
         ("input".into(), format!("#{exec} of the campaign")),
-        ("failure".into(), failure.to_string()),
+        ("failure".into(), d.to_string()),
+        ("signature".into(), d.signature.clone()),
     ];
-    if let Some(Line::Op { comment, .. }) = failure.index.and_then(|i| s.lines.get_mut(i)) {
-        *comment = Some(format!(" <- {} fails here", failure.model));
+    if let Some(Line::Op { comment, .. }) = index.and_then(|i| s.lines.get_mut(i)) {
+        *comment = Some(format!(" <- {}", blame(d)));
     }
     s
 }
 
 /// Writes `<kind>-<hash>.mms` and `.bin` (the bytes of the same ops) into
-/// `dir`, atomically; returns the scenario's path.
+/// `dir`, atomically; returns the scenario's path. `<kind>` is
+/// [`DivergenceKind::name`].
 pub fn save_artifact(
     dir: &Path,
     ops: &[Op],
     raw: &[u8],
-    failure: &Failure,
+    d: &Divergence,
     seed: u64,
     exec: u64,
 ) -> std::io::Result<PathBuf> {
     std::fs::create_dir_all(dir)?;
-    let scenario = artifact_scenario(ops, failure, seed, exec);
+    let scenario = artifact_scenario(ops, d, seed, exec);
     // The bytes of exactly the ops in the scenario; the raw input when they
     // cannot be encoded (they always can: they came from the decoder).
     let data = bytes::encode(&scenario.ops()).unwrap_or_else(|_| raw.to_vec());
-    let stem = format!("{}-{:016x}", failure.kind_name(), fnv1a(&data));
+    let stem = format!("{}-{:016x}", d.kind.name(), fnv1a(&data));
     files::write_atomic(&dir.join(format!("{stem}.bin")), &data)?;
     let mms = dir.join(format!("{stem}.mms"));
     files::write_atomic(&mms, text::print(&scenario).as_bytes())?;
     Ok(mms)
 }
 
-/// Runs a campaign on the oracle.
+/// Runs a campaign: the oracle against the subject.
 pub fn campaign(opts: &Options, out: &mut dyn Write, err: &mut dyn Write) -> Summary {
-    campaign_with::<Oracle>(opts, out, err)
+    campaign_with::<Oracle, Subject>(opts, out, err)
 }
 
-/// Runs a campaign on model `M`.
-pub fn campaign_with<M: Model>(
+/// Runs a campaign: `A` (the reference side) against `B`.
+pub fn campaign_with<A: Model, B: Model>(
     opts: &Options,
     out: &mut dyn Write,
     err: &mut dyn Write,
@@ -266,22 +282,22 @@ pub fn campaign_with<M: Model>(
         let (input, (ops, failure)) = match opts.mode {
             Mode::Bytes => {
                 let input = next_input(&mut rng);
-                let result = exec_one::<M>(&input, opts.max_ops);
+                let result = exec_one::<A, B>(&input, opts.max_ops);
                 (input, result)
             }
             Mode::Swarm => (
                 Vec::new(),
-                exec_generated::<M>(&mut rng, &opts.allowed, opts.max_ops),
+                exec_generated::<A, B>(&mut rng, &opts.allowed, opts.max_ops),
             ),
         };
         summary.execs += 1;
         summary.ops += match &failure {
-            Some(f) => f.index.map_or(0, |i| i as u64 + 1),
+            Some(d) => d.op.as_ref().map_or(0, |_| d.index as u64 + 1),
             None => ops.len() as u64,
         };
         let Some(failure) = failure else { continue };
         summary.failures += 1;
-        let signature = failure.signature();
+        let signature = failure.signature.clone();
         if seen.len() >= MAX_SAVED || !seen.insert(signature.clone()) {
             continue;
         }
@@ -299,7 +315,7 @@ pub fn campaign_with<M: Model>(
         }
         let _ = writeln!(
             out,
-            "new failure: {}{}",
+            "new divergence {signature}: {}{}",
             failure,
             artifact
                 .as_ref()
@@ -385,16 +401,18 @@ pub const USAGE: &str = "\
 usage: mmdiff fuzz [--time SECS] [--seed N] [--runs N] [--max-ops N] [--out DIR]
                    [--gen swarm|bytes] [--ops KIND,...|-KIND,...]
 
-Runs generated op sequences through the oracle, checking the invariants
-after every op and catching panics. Each new kind of failure is
-saved as <kind>-<hash>.mms (scenario) and .bin (bytes) in the output
-directory; replay it with `mmdiff replay <file>`.
+Runs generated op sequences on the oracle and the subject in lockstep
+(digests compared after every op, full states and invariants at the end,
+an exact re-run on any difference; panics are caught). Each divergence
+with a new signature (`<op>/<what>:<field>`) is saved as <kind>-<hash>.mms
+(scenario) and .bin (bytes) in the output directory; replay it with
+`mmdiff replay <file>`.
 
   --time SECS    wall-clock budget (default 60; 0: no limit, needs --runs)
   --seed N       decimal or 0x-hex (default 0); same seed, same inputs
   --runs N       stop after N inputs
   --max-ops N    ops per input at most (default 256)
-  --out DIR      where failures go (default artifacts/fuzz)
+  --out DIR      where divergences go (default artifacts/fuzz)
   --gen MODE     swarm (default): ops drawn from the current state with
                  per-sequence swarm weights; bytes: random bytes through the
                  shared decoder (what cargo fuzz and AFL see)
@@ -402,7 +420,7 @@ directory; replay it with `mmdiff replay <file>`.
                  those, `-exit,-fork` allows all but those
   --quiet        no progress lines
 
-Exit status: 0 when nothing failed, 1 on any failure, 2 on usage errors.";
+Exit status: 0 when nothing diverged, 1 on any divergence, 2 on usage errors.";
 
 const OPTS: &[Opt] = &[
     Opt {
@@ -572,19 +590,26 @@ mod tests {
         assert!(parse_options(&w("extra")).is_err());
     }
 
-    /// A model that panics on `exit p2` and nothing else; its state is
-    /// empty and consistent.
-    struct PanicsOnExitP2(Config);
+    /// A model whose state is empty and consistent and whose ops all
+    /// return `ok`; with `BUG` it panics on `exit p2`.
+    struct Toy<const BUG: bool>(Config);
 
-    impl Model for PanicsOnExitP2 {
+    type Clean = Toy<false>;
+    type PanicsOnExitP2 = Toy<true>;
+
+    impl<const BUG: bool> Model for Toy<BUG> {
         fn new(c: &Config) -> Self {
-            PanicsOnExitP2(c.clone())
+            Toy(c.clone())
         }
         fn name(&self) -> &'static str {
-            "toy"
+            if BUG {
+                "toy"
+            } else {
+                "clean"
+            }
         }
         fn apply(&mut self, op: &Op) -> Outcome {
-            if *op == (Op::Exit { p: ProcId(2) }) {
+            if BUG && *op == (Op::Exit { p: ProcId(2) }) {
                 panic!("toy bug");
             }
             Outcome::OK
@@ -609,6 +634,25 @@ mod tests {
     }
 
     #[test]
+    fn identical_models_never_diverge() {
+        for mode in [Mode::Swarm, Mode::Bytes] {
+            let t = TempDir::new("fuzz-clean");
+            let opts = Options {
+                time: None,
+                runs: Some(50),
+                seed: 3,
+                out: t.path().join("out"),
+                progress: false,
+                mode,
+                ..Options::default()
+            };
+            let s = campaign_with::<Clean, Clean>(&opts, &mut Vec::new(), &mut Vec::new());
+            assert_eq!((s.execs, s.failures), (50, 0), "{mode:?}");
+            assert!(!t.path().join("out").exists());
+        }
+    }
+
+    #[test]
     fn failures_are_saved_once_per_signature_and_replay() {
         let t = TempDir::new("fuzz");
         let opts = Options {
@@ -620,12 +664,14 @@ mod tests {
             ..Options::default()
         };
         let mut out = Vec::new();
-        let s = campaign_with::<PanicsOnExitP2>(&opts, &mut out, &mut Vec::new());
+        let s = campaign_with::<Clean, PanicsOnExitP2>(&opts, &mut out, &mut Vec::new());
         let out = String::from_utf8(out).unwrap();
         assert!(out.starts_with("seed: 3\n"), "{out}");
         assert_eq!(s.execs, 200);
         assert!(s.failures > 1, "random inputs contain `exit p2`: {out}");
         assert_eq!(s.found.len(), 1, "{:?}", s.found);
+        assert_eq!(s.found[0].signature, "exit/panic@toy");
+        assert!(out.contains("new divergence exit/panic@toy: op #"), "{out}");
         let mms = s.found[0].artifact.clone().unwrap();
         let name = mms.file_name().unwrap().to_string_lossy().into_owned();
         assert!(
@@ -640,20 +686,28 @@ mod tests {
             "{src}"
         );
         assert!(src.contains("#! failure: op #"), "{src}");
+        assert!(src.contains("\n#! signature: exit/panic@toy\n"), "{src}");
+        assert!(src.contains("exit p2 # <- toy fails here\n"), "{src}");
         let scenario = text::parse(&src).unwrap();
         let ops = scenario.ops();
         assert_eq!(ops.last(), Some(&Op::Exit { p: ProcId(2) }));
         // The bytes decode to the same ops, and both replay to the failure.
         let bin = mms.with_extension("bin");
-        assert_eq!(bytes::decode(&std::fs::read(&bin).unwrap()), ops);
-        let v = crate::replay::replay_text::<PanicsOnExitP2>("x.mms", &src);
-        assert!(
-            matches!(&v, crate::replay::Verdict::Fail { message, .. } if message.contains("toy panicked in apply: toy bug")),
-            "{v:?}"
-        );
+        let data = std::fs::read(&bin).unwrap();
+        assert_eq!(bytes::decode(&data), ops);
+        use crate::replay::{replay_bytes_lockstep, replay_text_lockstep, Verdict};
+        for v in [
+            replay_text_lockstep::<Clean, PanicsOnExitP2>("x.mms", &src),
+            replay_bytes_lockstep::<Clean, PanicsOnExitP2>("x.bin", &data),
+        ] {
+            assert!(
+                matches!(&v, Verdict::Fail { message, .. } if message.contains("toy panicked in apply: toy bug")),
+                "{v:?}"
+            );
+        }
         // Same seed, same campaign.
         let t2 = TempDir::new("fuzz2");
-        let s2 = campaign_with::<PanicsOnExitP2>(
+        let s2 = campaign_with::<Clean, PanicsOnExitP2>(
             &Options {
                 out: t2.path().to_path_buf(),
                 ..opts
@@ -666,6 +720,24 @@ mod tests {
             (s2.execs, s2.ops, s2.failures)
         );
         assert_eq!(s.found[0].description, s2.found[0].description);
+    }
+
+    #[test]
+    fn byte_inputs_diverge_too() {
+        let t = TempDir::new("fuzz-bytes");
+        let opts = Options {
+            time: None,
+            runs: Some(300),
+            seed: 5,
+            out: t.path().join("out"),
+            progress: false,
+            mode: Mode::Bytes,
+            ..Options::default()
+        };
+        let s = campaign_with::<Clean, PanicsOnExitP2>(&opts, &mut Vec::new(), &mut Vec::new());
+        assert!(s.failures > 0);
+        assert_eq!(s.found.len(), 1, "{:?}", s.found);
+        assert_eq!(s.found[0].signature, "exit/panic@toy");
     }
 
     #[test]

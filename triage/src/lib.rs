@@ -4,6 +4,7 @@
 //! replay` prints.
 
 pub mod args;
+pub mod bench;
 pub mod convert;
 pub mod files;
 pub mod fuzz;
@@ -20,10 +21,14 @@ mmdiff: differential fuzzing of the Linux memory-management state machine
 usage: mmdiff <command> [options]
 
 commands:
-  fuzz      run a fuzzing campaign (--time SECS, --seed N, --runs N,
-            --max-ops N, --out DIR)
-  replay    run scenarios (*.mms) and fuzz byte files; exit 1 on any failure
+  fuzz      run a differential campaign, oracle against subject (--time
+            SECS, --seed N, --runs N, --max-ops N, --out DIR)
+  replay    run scenarios (*.mms) and fuzz byte files on oracle and subject
+            in lockstep (--model oracle|subject: one alone); exit 1 on any
+            failure or divergence
   convert   scenario text <-> fuzz bytes (<input> [-o <output>])
+  bench     time oracle, subject and lockstep on fixed workloads
+            (--quick, --json, --only NAME, --repeat N)
   help      this text (`mmdiff help <command>` for one command)
 
 From the repository root: cargo run --release -- <command> [options]";
@@ -39,6 +44,7 @@ fn command_usage(command: &str) -> Option<&'static str> {
         "fuzz" => Some(fuzz::USAGE),
         "replay" => Some(replay::USAGE),
         "convert" => Some(convert::USAGE),
+        "bench" => Some(bench::USAGE),
         _ => None,
     }
 }
@@ -72,6 +78,9 @@ pub fn main_with_args(argv: &[String], out: &mut dyn Write, err: &mut dyn Write)
         "fuzz" => fuzz::command(rest, out, err),
         "replay" => replay::command(rest, out, err),
         "convert" => convert::command(rest, out, err),
+        "bench" => bench::command(rest, out, err),
+        // Not in the usage: the peak-heap probe `bench` runs as a child.
+        "bench-child" => bench::child_command(rest, out, err),
         other => usage_error(
             err,
             &UsageError(format!("unknown command `{other}`")),

@@ -1,5 +1,10 @@
 //! `mmdiff`: see `mmdiff help`.
 
+/// Counts heap bytes for `mmdiff bench`'s peak figures; inert (one relaxed
+/// load per allocation) until the bench's child process turns it on.
+#[global_allocator]
+static ALLOC: mmdiff_triage::bench::alloc::Counting = mmdiff_triage::bench::alloc::Counting;
+
 fn main() {
     let argv: Vec<String> = std::env::args_os()
         .skip(1)

@@ -1,13 +1,22 @@
 //! `mmdiff replay`: run scenario files and fuzz artifacts, check their
 //! expectations and the invariants, and report one line per file.
+//!
+//! By default each file runs on the oracle and the subject in lockstep
+//! ([`lockstep::run_lockstep_lines`], [`Check::Full`]): the first op where
+//! the two differ, where either breaks an invariant or panics, or where the
+//! oracle misses the line's expectation fails the file. `--model oracle`
+//! or `--model subject` runs one model alone, checking its invariants and
+//! the expectations.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use mmdiff_core::lockstep::{self, Check, LockstepReport};
 use mmdiff_core::run::{run_lines, run_ops, Failure, FailureKind, RunReport};
 use mmdiff_core::text::{self, Scenario};
 use mmdiff_core::{bytes, Config, Model};
 use mmdiff_oracle::Oracle;
+use mmdiff_subject::Subject;
 
 use crate::args::{self, Opt, UsageError};
 use crate::files::{self, Found};
@@ -54,35 +63,79 @@ impl FileReport {
     }
 }
 
-/// Replays one file on the oracle: `*.mms` as scenario text, anything else
-/// as fuzz bytes.
+/// Which models a replay runs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Models {
+    /// The oracle and the subject in lockstep (the default).
+    #[default]
+    Lockstep,
+    /// The oracle alone.
+    Oracle,
+    /// The subject alone.
+    Subject,
+}
+
+/// Replays one file on the oracle and the subject in lockstep: `*.mms` as
+/// scenario text, anything else as fuzz bytes.
 pub fn replay_path(path: &Path) -> FileReport {
-    replay_path_with::<Oracle>(path)
+    replay_path_models(path, &path.display().to_string(), Models::Lockstep)
 }
 
-/// Replays one file on the oracle, naming it `display` in messages (the
-/// corpus tests name files relative to the repository root, as `mmdiff
-/// replay corpus/` run from there does).
+/// Like [`replay_path`], naming the file `display` in messages (the corpus
+/// tests name files relative to the repository root, as `mmdiff replay
+/// corpus/` run from there does).
 pub fn replay_path_as(path: &Path, display: &str) -> FileReport {
-    replay_named::<Oracle>(path, display.to_string())
+    replay_path_models(path, display, Models::Lockstep)
 }
 
-/// Replays one file on model `M`.
+/// Replays one file on `models`, naming it `display` in messages.
+pub fn replay_path_models(path: &Path, display: &str, models: Models) -> FileReport {
+    let display = display.to_string();
+    match models {
+        Models::Lockstep => replay_named(
+            path,
+            display,
+            replay_text_lockstep::<Oracle, Subject>,
+            replay_bytes_lockstep::<Oracle, Subject>,
+        ),
+        Models::Oracle => {
+            replay_named(path, display, replay_text::<Oracle>, replay_bytes::<Oracle>)
+        }
+        Models::Subject => replay_named(
+            path,
+            display,
+            replay_text::<Subject>,
+            replay_bytes::<Subject>,
+        ),
+    }
+}
+
+/// Replays one file on model `M` alone.
 pub fn replay_path_with<M: Model>(path: &Path) -> FileReport {
-    replay_named::<M>(path, path.display().to_string())
+    replay_named(
+        path,
+        path.display().to_string(),
+        replay_text::<M>,
+        replay_bytes::<M>,
+    )
 }
 
-fn replay_named<M: Model>(path: &Path, display: String) -> FileReport {
+fn replay_named(
+    path: &Path,
+    display: String,
+    on_text: fn(&str, &str) -> Verdict,
+    on_bytes: fn(&str, &[u8]) -> Verdict,
+) -> FileReport {
     let verdict = match std::fs::read(path) {
         Err(e) => fail(format!("{display}: cannot read: {e}")),
         Ok(data) if files::is_scenario(path) => match String::from_utf8(data) {
-            Ok(text) => replay_text::<M>(&display, &text),
+            Ok(text) => on_text(&display, &text),
             Err(e) => fail(format!(
                 "{display}: not UTF-8 text (invalid byte at offset {})",
                 e.utf8_error().valid_up_to()
             )),
         },
-        Ok(data) => replay_bytes::<M>(&display, &data),
+        Ok(data) => on_bytes(&display, &data),
     };
     FileReport {
         path: display,
@@ -105,6 +158,54 @@ pub fn replay_bytes<M: Model>(path: &str, data: &[u8]) -> Verdict {
     let ops = bytes::decode(data);
     let report = run_ops::<M>(&Config::default(), &ops);
     verdict(path, &report, None)
+}
+
+/// Parses scenario text and runs it on `A` and `B` in lockstep
+/// ([`Check::Full`], expectations checked on `A`); `path` is only used in
+/// messages.
+pub fn replay_text_lockstep<A: Model, B: Model>(path: &str, src: &str) -> Verdict {
+    let scenario = match text::parse(src) {
+        Ok(s) => s,
+        Err(e) => return fail(e.with_file(path)),
+    };
+    let report =
+        lockstep::run_lockstep_lines::<A, B>(&Config::default(), &scenario.lines, Check::Full);
+    lockstep_verdict(path, &report, Some(&scenario))
+}
+
+/// Decodes fuzz bytes and runs them on `A` and `B` in lockstep
+/// ([`Check::Full`]); `path` is only used in messages.
+pub fn replay_bytes_lockstep<A: Model, B: Model>(path: &str, data: &[u8]) -> Verdict {
+    let ops = bytes::decode(data);
+    let report = lockstep::run_lockstep::<A, B>(&Config::default(), &ops, Check::Full);
+    lockstep_verdict(path, &report, None)
+}
+
+/// Turns a lockstep run into a verdict: the message is the divergence's
+/// one-line form, the details its [`lockstep::Divergence::explain`] text
+/// (after the line number, when `scenario` gives one).
+pub fn lockstep_verdict(
+    path: &str,
+    report: &LockstepReport,
+    scenario: Option<&Scenario>,
+) -> Verdict {
+    let Some(d) = &report.divergence else {
+        return Verdict::Pass {
+            ops: report.ops_run,
+        };
+    };
+    let mut details = Vec::new();
+    if let (Some(_), Some(s)) = (&d.op, scenario) {
+        if let Some(line) = op_line_number(s, d.index) {
+            details.push(format!("at line {line}"));
+        }
+    }
+    // The explanation's first line is the message itself.
+    details.extend(d.explain().lines().skip(1).map(str::to_string));
+    Verdict::Fail {
+        message: format!("{path}: {d}"),
+        details,
+    }
 }
 
 fn fail(message: String) -> Verdict {
@@ -194,14 +295,14 @@ impl Totals {
 }
 
 /// Replays everything `paths` name (directories: every `*.mms` and `*.bin`
-/// below them) on the oracle, writing one line per file (passing files only
+/// below them) on `models`, writing one line per file (passing files only
 /// when not `quiet`, details of failures only when not `quiet`) and the
 /// summary line.
-pub fn replay_all(paths: &[PathBuf], quiet: bool, out: &mut dyn Write) -> Totals {
+pub fn replay_all(paths: &[PathBuf], models: Models, quiet: bool, out: &mut dyn Write) -> Totals {
     let mut totals = Totals::default();
     for found in files::collect(paths, files::is_test_file) {
         let report = match found {
-            Found::File(p) => replay_path(&p),
+            Found::File(p) => replay_path_models(&p, &p.display().to_string(), models),
             Found::Error(p, e) => FileReport {
                 path: p.display().to_string(),
                 verdict: fail(format!("{}: cannot read: {e}", p.display())),
@@ -227,20 +328,43 @@ pub fn replay_all(paths: &[PathBuf], quiet: bool, out: &mut dyn Write) -> Totals
 }
 
 pub const USAGE: &str = "\
-usage: mmdiff replay <files or dirs...> [--quiet]
+usage: mmdiff replay <files or dirs...> [--model oracle|subject] [--quiet]
 
 Runs scenario files (*.mms) and fuzz byte files (any other name; in
-directories: *.bin) on the oracle, checking every expectation and the
-invariants after every op. Directories are searched recursively.
+directories: *.bin) on the oracle and the subject in lockstep: after every
+op it compares their outcomes and canonical states, checks the invariants
+on both, and checks the scenario's expectations on the oracle. A failure
+names the first op that went wrong and shows both outcomes and the state
+diff. Directories are searched recursively.
 
+  --model M     run one model alone (oracle or subject), checking its
+                invariants and the expectations
   -q, --quiet   print only failures and the summary
 
 Exit status: 0 when everything passed, 1 on any failure, 2 on usage errors.";
 
-const OPTS: &[Opt] = &[Opt {
-    names: &["--quiet", "-q"],
-    takes_value: false,
-}];
+const OPTS: &[Opt] = &[
+    Opt {
+        names: &["--quiet", "-q"],
+        takes_value: false,
+    },
+    Opt {
+        names: &["--model"],
+        takes_value: true,
+    },
+];
+
+/// Parses `--model`.
+pub fn parse_models(value: Option<&str>) -> Result<Models, UsageError> {
+    match value {
+        None => Ok(Models::Lockstep),
+        Some("oracle") => Ok(Models::Oracle),
+        Some("subject") => Ok(Models::Subject),
+        Some(other) => Err(UsageError(format!(
+            "--model: expected oracle or subject, found `{other}`"
+        ))),
+    }
+}
 
 /// `mmdiff replay ...`; returns the exit code.
 pub fn command(argv: &[String], out: &mut dyn Write, err: &mut dyn Write) -> i32 {
@@ -249,8 +373,12 @@ pub fn command(argv: &[String], out: &mut dyn Write, err: &mut dyn Write) -> i32
         Ok(_) => return crate::usage_error(err, &UsageError("no files given".into()), USAGE),
         Err(e) => return crate::usage_error(err, &e, USAGE),
     };
+    let models = match parse_models(parsed.value("--model")) {
+        Ok(m) => m,
+        Err(e) => return crate::usage_error(err, &e, USAGE),
+    };
     let paths: Vec<PathBuf> = parsed.positional.iter().map(PathBuf::from).collect();
-    let totals = replay_all(&paths, parsed.has("--quiet"), out);
+    let totals = replay_all(&paths, models, parsed.has("--quiet"), out);
     if totals.passed + totals.failed == 0 {
         let _ = writeln!(err, "mmdiff replay: warning: no *.mms or *.bin files found");
     }
@@ -347,6 +475,102 @@ read p0 m0[0..4]  => ok data=index
         assert!(String::from_utf8(out)
             .unwrap()
             .ends_with("0 passed, 1 failed\n"));
+    }
+
+    /// Returns `count(N)` for every op; its state is empty and consistent.
+    struct Echo<const N: u64>(Config);
+
+    impl<const N: u64> Model for Echo<N> {
+        fn new(c: &Config) -> Self {
+            Echo(c.clone())
+        }
+        fn name(&self) -> &'static str {
+            if N == 1 {
+                "oracle"
+            } else {
+                "subject"
+            }
+        }
+        fn apply(&mut self, _: &mmdiff_core::Op) -> mmdiff_core::Outcome {
+            mmdiff_core::Outcome::count(N)
+        }
+        fn raw_state(&self) -> mmdiff_core::State {
+            mmdiff_core::State {
+                window_pages: self.0.window_pages,
+                procs: Vec::new(),
+                objects: Vec::new(),
+                folios: Default::default(),
+                swap: Default::default(),
+                zone_free: self.0.zone_pages,
+                zone_total: self.0.zone_pages,
+                handles: Vec::new(),
+                locks: Vec::new(),
+                iommu: Vec::new(),
+                devices: Vec::new(),
+                sessions: Vec::new(),
+                notifiers: Vec::new(),
+            }
+        }
+    }
+
+    #[test]
+    fn a_divergence_fails_with_its_explanation() {
+        let src = "# two ops\nreclaim\nreclaim\n";
+        assert_eq!(
+            replay_text_lockstep::<Echo<1>, Echo<1>>("x.mms", src),
+            Verdict::Pass { ops: 2 }
+        );
+        let v = replay_text_lockstep::<Echo<1>, Echo<2>>("x.mms", src);
+        let Verdict::Fail { message, details } = &v else {
+            panic!("{v:?}")
+        };
+        assert_eq!(
+            message,
+            "x.mms: op #0 `reclaim`: oracle and subject outcomes differ"
+        );
+        assert_eq!(
+            details[..4],
+            [
+                "at line 2",
+                "signature: reclaim/outcome:count",
+                "  oracle   ok 1",
+                "  subject  ok 2",
+            ]
+        );
+        let data = bytes::encode(&text::parse(src).unwrap().ops()).unwrap();
+        let v = replay_bytes_lockstep::<Echo<1>, Echo<2>>("x.bin", &data);
+        assert!(
+            matches!(&v, Verdict::Fail { message, .. } if message.starts_with("x.bin: op #0 ")),
+            "{v:?}"
+        );
+    }
+
+    #[test]
+    fn one_model_alone() {
+        let t = TempDir::new("replay-model");
+        std::fs::write(t.path().join("b_fail.mms"), FAILING).unwrap();
+        let b = t.path().join("b_fail.mms").display().to_string();
+        let mut first = None;
+        for model in [None, Some("oracle"), Some("subject")] {
+            let mut argv = vec![t.path().display().to_string()];
+            if let Some(m) = model {
+                argv.extend(["--model".to_string(), m.to_string()]);
+            }
+            let mut out = Vec::new();
+            assert_eq!(command(&argv, &mut out, &mut Vec::new()), 1);
+            let out = String::from_utf8(out).unwrap();
+            let line = out.lines().next().unwrap().to_string();
+            assert!(
+                line.starts_with(&format!("FAIL {b}: op #2 `read p0 m0[0..4]`: ")),
+                "{out}"
+            );
+            // The expectation fails the same way whoever runs it.
+            assert_eq!(first.get_or_insert(line.clone()), &line);
+        }
+        let mut err = Vec::new();
+        let argv = [b.clone(), "--model".into(), "both".into()];
+        assert_eq!(command(&argv, &mut Vec::new(), &mut err), 2);
+        assert!(String::from_utf8(err).unwrap().contains("--model"));
     }
 
     #[test]

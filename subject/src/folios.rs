@@ -1,0 +1,270 @@
+//! The folio arena: folios live in a vector of slots reused through a free
+//! list (like `struct page` in the memmap), not in a map keyed by id.
+//!
+//! A `FolioId` is the slot index in its low 32 bits and the slot's
+//! generation in its high bits, so an id of a freed folio never names the
+//! folio that reuses the slot: the oracle never reuses ids, and rules that
+//! ask "is this folio still alive?" (`contains_key`) must keep the
+//! oracle's answer.
+//!
+//! Walks over all memory (reclaim's LRU, CMA and device-chunk evacuation)
+//! visit folios in allocation order (docs/semantics.md), which slot order
+//! is not once slots are reused: each slot records its allocation
+//! sequence number, and [`Folios::in_alloc_order`] sorts by it.
+//!
+//! The arena also keeps the digest of the live folios. Writers go through
+//! `get_mut`, which marks the slot dirty; `digest` rehashes only dirty
+//! slots, so the cost of lockstep comparison follows what an op changed,
+//! not how much memory exists.
+
+use std::cell::RefCell;
+use std::ops::Index;
+
+use mmdiff_core::digest::{folio_hash, Digest};
+use mmdiff_core::state::{FolioId, FolioState};
+
+#[derive(Clone, Debug, Default)]
+struct Slot {
+    generation: u32,
+    /// When the current id was handed out (`reserve`).
+    seq: u64,
+    folio: Option<FolioState>,
+}
+
+/// The digest bookkeeping: the sum of `hashes[i]` over slots, each hash as
+/// of the last `digest` call, and the slots changed since.
+#[derive(Clone, Debug, Default)]
+struct DigestCache {
+    sum: Digest,
+    hashes: Vec<u64>,
+    dirty: Vec<u32>,
+    is_dirty: Vec<bool>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Folios {
+    slots: Vec<Slot>,
+    free: Vec<u32>,
+    live: usize,
+    next_seq: u64,
+    cache: RefCell<DigestCache>,
+}
+
+fn id_of(index: u32, generation: u32) -> FolioId {
+    FolioId(((generation as u64) << 32) | index as u64)
+}
+
+fn split(id: FolioId) -> (usize, u32) {
+    ((id.0 & 0xFFFF_FFFF) as usize, (id.0 >> 32) as u32)
+}
+
+impl Folios {
+    /// A fresh id in a free slot; the folio is stored later by `insert`.
+    pub fn reserve(&mut self) -> FolioId {
+        let index = match self.free.pop() {
+            Some(i) => i,
+            None => {
+                self.slots.push(Slot::default());
+                (self.slots.len() - 1) as u32
+            }
+        };
+        let slot = &mut self.slots[index as usize];
+        slot.seq = self.next_seq;
+        self.next_seq += 1;
+        id_of(index, slot.generation)
+    }
+
+    /// The live folios that pass `keep`, oldest allocation first.
+    pub fn in_alloc_order(&self, keep: impl Fn(&FolioState) -> bool) -> Vec<FolioId> {
+        let mut found: Vec<(u64, FolioId)> = self
+            .slots
+            .iter()
+            .filter_map(|s| s.folio.as_ref().filter(|f| keep(f)).map(|f| (s.seq, f.id)))
+            .collect();
+        found.sort_unstable();
+        found.into_iter().map(|(_, id)| id).collect()
+    }
+
+    fn slot(&self, id: &FolioId) -> Option<&Slot> {
+        let (i, generation) = split(*id);
+        self.slots.get(i).filter(|s| s.generation == generation)
+    }
+
+    pub fn get(&self, id: &FolioId) -> Option<&FolioState> {
+        self.slot(id)?.folio.as_ref()
+    }
+
+    pub fn contains_key(&self, id: &FolioId) -> bool {
+        self.get(id).is_some()
+    }
+
+    fn mark_dirty(&mut self, i: usize) {
+        let c = self.cache.get_mut();
+        if c.is_dirty.len() <= i {
+            c.is_dirty.resize(i + 1, false);
+        }
+        if !c.is_dirty[i] {
+            c.is_dirty[i] = true;
+            c.dirty.push(i as u32);
+        }
+    }
+
+    pub fn get_mut(&mut self, id: &FolioId) -> Option<&mut FolioState> {
+        let (i, generation) = split(*id);
+        let live = self
+            .slots
+            .get(i)
+            .is_some_and(|s| s.generation == generation && s.folio.is_some());
+        if !live {
+            return None;
+        }
+        self.mark_dirty(i);
+        self.slots[i].folio.as_mut()
+    }
+
+    /// Store a folio under an id from `reserve`. The folio's own `id`
+    /// field is set to it.
+    pub fn insert(&mut self, id: FolioId, mut folio: FolioState) {
+        let (i, generation) = split(id);
+        assert_eq!(self.slots[i].generation, generation, "stale folio id");
+        folio.id = id;
+        if self.slots[i].folio.replace(folio).is_none() {
+            self.live += 1;
+        }
+        self.mark_dirty(i);
+    }
+
+    /// Free a folio: its slot goes back on the free list with a new
+    /// generation.
+    pub fn remove(&mut self, id: &FolioId) -> Option<FolioState> {
+        let (i, generation) = split(*id);
+        let slot = self.slots.get_mut(i)?;
+        if slot.generation != generation {
+            return None;
+        }
+        let f = slot.folio.take()?;
+        slot.generation = slot.generation.wrapping_add(1);
+        self.live -= 1;
+        self.free.push(i as u32);
+        self.mark_dirty(i);
+        Some(f)
+    }
+
+    /// Live folios in slot order.
+    pub fn values(&self) -> impl Iterator<Item = &FolioState> {
+        self.slots.iter().filter_map(|s| s.folio.as_ref())
+    }
+
+    pub fn len(&self) -> usize {
+        self.live
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.live == 0
+    }
+
+    /// The digest of every live folio (`digest::folio_hash` summed),
+    /// rehashing the slots changed since the last call.
+    pub fn digest(&self) -> Digest {
+        let mut c = self.cache.borrow_mut();
+        let c = &mut *c;
+        if c.hashes.len() < self.slots.len() {
+            c.hashes.resize(self.slots.len(), 0);
+        }
+        for i in std::mem::take(&mut c.dirty) {
+            let i = i as usize;
+            c.is_dirty[i] = false;
+            c.sum.remove(c.hashes[i]);
+            c.hashes[i] = match &self.slots[i].folio {
+                Some(f) => folio_hash(f),
+                None => 0,
+            };
+            c.sum.add(c.hashes[i]);
+        }
+        c.sum
+    }
+}
+
+impl Index<&FolioId> for Folios {
+    type Output = FolioState;
+    fn index(&self, id: &FolioId) -> &FolioState {
+        self.get(id).expect("live folio")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use mmdiff_core::op::Zone;
+    use mmdiff_core::state::Memory;
+
+    use super::*;
+
+    fn folio(contents: u64) -> FolioState {
+        FolioState {
+            id: FolioId(0),
+            order: 0,
+            memory: Memory::Zone(Zone::Normal),
+            refcount: 1,
+            mapcount: 0,
+            entire_mapcount: 0,
+            pincount: 0,
+            locked: false,
+            lru: false,
+            anon: false,
+            swapbacked: false,
+            dirty: false,
+            swapcache: None,
+            mapping: None,
+            anon_exclusive: vec![false],
+            contents: vec![contents],
+        }
+    }
+
+    fn full_digest(a: &Folios) -> Digest {
+        let mut d = Digest::default();
+        a.values().for_each(|f| d.folio(f));
+        d
+    }
+
+    #[test]
+    fn ids_of_freed_folios_stay_dead_when_the_slot_is_reused() {
+        let mut a = Folios::default();
+        let x = a.reserve();
+        a.insert(x, folio(1));
+        assert!(a.remove(&x).is_some());
+        let y = a.reserve();
+        a.insert(y, folio(2));
+        assert_ne!(x, y);
+        assert!(!a.contains_key(&x));
+        assert!(a.get_mut(&x).is_none());
+        assert!(a.remove(&x).is_none());
+        assert_eq!(a[&y].contents, vec![2]);
+        assert_eq!(a[&y].id, y);
+        assert_eq!(a.len(), 1);
+    }
+
+    #[test]
+    fn the_digest_follows_every_change() {
+        let mut a = Folios::default();
+        let mut ids = Vec::new();
+        for n in 0..20u64 {
+            let id = a.reserve();
+            a.insert(id, folio(n));
+            ids.push(id);
+            assert_eq!(a.digest(), full_digest(&a));
+        }
+        for (n, id) in ids.iter().enumerate() {
+            if n % 3 == 0 {
+                a.remove(id);
+            } else if let Some(f) = a.get_mut(id) {
+                f.refcount += n as i64;
+            }
+            if n % 2 == 0 {
+                assert_eq!(a.digest(), full_digest(&a));
+            }
+        }
+        let id = a.reserve();
+        a.insert(id, folio(99));
+        assert_eq!(a.digest(), full_digest(&a));
+    }
+}

@@ -1,0 +1,88 @@
+//! `migrate_vma_finalize` (`__migrate_device_finalize`).
+
+use super::*;
+
+impl World {
+    /// `__migrate_device_finalize()`: every source's migration entries
+    /// become mappings of its destination when it migrated, of itself
+    /// otherwise; system destinations go on the LRU; sources are unlocked
+    /// (never the fault folio) and lose the migration's reference;
+    /// destinations are unlocked and lose the driver's reference.
+    pub fn migrate_device_finalize(&mut self, m: &mut Migration) {
+        let fault = m.fault_folio();
+        for i in 0..m.src.len() {
+            let dst = m.dst[i].as_ref().and_then(folio_of).map(|(f, _)| f);
+            let Some((src, _)) = m.src[i].page.as_ref().and_then(folio_of) else {
+                if let Some(d) = dst {
+                    self.unlock_put(d);
+                }
+                continue;
+            };
+            let target = match dst {
+                Some(d) if m.src[i].migrate => d,
+                other => {
+                    if let Some(d) = other {
+                        self.unlock_put(d);
+                    }
+                    src
+                }
+            };
+            if !is_zone_device(self.folio(target)) {
+                self.folio_mut(target).lru = true; // folio_add_lru()
+            }
+            self.remove_migration_ptes(src, target);
+            if target != src {
+                self.forget_in_mirrors(src);
+            }
+            if fault != Some(src) {
+                self.folio_mut(src).locked = false;
+            }
+            self.folio_put(src, 1);
+            if target != src {
+                self.unlock_put(target);
+            }
+        }
+    }
+
+    pub(crate) fn unlock_put(&mut self, folio: FolioId) {
+        self.folio_mut(folio).locked = false;
+        self.folio_put(folio, 1);
+    }
+
+    /// A migrated-away folio disappears from every device page table. The
+    /// kernel's driver relies on the notifier for this, and skips its own
+    /// migrations, so test_hmm can keep stale pointers (to pages that are
+    /// about to be freed); the model never keeps a reference to a page
+    /// that is gone.
+    /// The zero page at `[start, end)` of process `p` was replaced by an
+    /// inserted page: device tables (including the migrating device's own,
+    /// whose invalidation was skipped) drop what they held there. The
+    /// dmirror ioctls then map the new device pages themselves.
+    pub fn forget_addresses_in_mirrors(&mut self, p: usize, start: u64, end: u64) {
+        for dev in &mut self.devices {
+            if let Some(m) = dev.mirrors.get_mut(&p) {
+                m.retain(|&a, _| a < start || a >= end);
+            }
+        }
+    }
+
+    pub fn forget_in_mirrors(&mut self, folio: FolioId) {
+        for dev in &mut self.devices {
+            for mirror in dev.mirrors.values_mut() {
+                mirror.retain(
+                    |_, (r, _)| !matches!(r, PageRef::Folio { folio: f, .. } if *f == folio),
+                );
+            }
+        }
+    }
+
+    /// The caller's part after finalize (`do_swap_page`, or the session
+    /// that took it at setup): unlock and put the fault folio.
+    pub(crate) fn release_fault_page(&mut self, fault_page: Option<PageRef>) {
+        if let Some((f, _)) = fault_page.as_ref().and_then(folio_of) {
+            if self.folios.contains_key(&f) {
+                self.unlock_put(f);
+            }
+        }
+    }
+}
