@@ -6,7 +6,7 @@
 //! live in its folio (test_hmm keeps them in a backing system page; the
 //! model does not allocate that page, so device memory costs no zone pages).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use mmdiff_core::op::{DevId, NotifierId, ProcId};
 use mmdiff_core::state::{
@@ -25,8 +25,75 @@ pub struct Device {
     pub released: bool,
     /// `HMM_DMIRROR_FLAG_FAIL_ALLOC`: the next allocation fails once.
     pub fail_alloc: bool,
-    /// Device page tables by process: address -> (page, tag).
-    pub mirrors: BTreeMap<usize, BTreeMap<u64, (PageRef, MirrorTag)>>,
+    /// Device page tables by process.
+    pub mirrors: BTreeMap<usize, MirrorTable>,
+}
+
+/// One device page table: address -> (page, tag), with a reverse index
+/// from folio to addresses so that "forget this folio" (after it migrated
+/// away or was split) does not scan the table. Reads go through `Deref`;
+/// every change goes through the methods below, which keep the index.
+#[derive(Clone, Debug, Default)]
+pub struct MirrorTable {
+    entries: BTreeMap<u64, (PageRef, MirrorTag)>,
+    by_folio: BTreeSet<(FolioId, u64)>,
+}
+
+impl std::ops::Deref for MirrorTable {
+    type Target = BTreeMap<u64, (PageRef, MirrorTag)>;
+    fn deref(&self) -> &Self::Target {
+        &self.entries
+    }
+}
+
+fn page_folio(r: &PageRef) -> Option<FolioId> {
+    match r {
+        PageRef::Folio { folio, .. } => Some(*folio),
+        _ => None,
+    }
+}
+
+impl MirrorTable {
+    pub fn insert(&mut self, addr: u64, entry: (PageRef, MirrorTag)) {
+        self.remove(&addr);
+        if let Some(f) = page_folio(&entry.0) {
+            self.by_folio.insert((f, addr));
+        }
+        self.entries.insert(addr, entry);
+    }
+
+    pub fn remove(&mut self, addr: &u64) -> Option<(PageRef, MirrorTag)> {
+        let old = self.entries.remove(addr)?;
+        if let Some(f) = page_folio(&old.0) {
+            self.by_folio.remove(&(f, *addr));
+        }
+        Some(old)
+    }
+
+    /// Drop every entry in `[start, end)`.
+    pub fn remove_range(&mut self, start: u64, end: u64) {
+        let doomed: Vec<u64> = self.entries.range(start..end).map(|(&a, _)| a).collect();
+        for a in doomed {
+            self.remove(&a);
+        }
+    }
+
+    /// Addresses whose entry names `folio`.
+    pub fn addresses_of(&self, folio: FolioId) -> Vec<u64> {
+        self.by_folio
+            .range((folio, 0)..=(folio, u64::MAX))
+            .map(|&(_, a)| a)
+            .collect()
+    }
+
+    /// Replace the page of every entry naming `folio` by `new(page)`.
+    pub fn repoint(&mut self, folio: FolioId, new: impl Fn(PageRef) -> PageRef) {
+        for addr in self.addresses_of(folio) {
+            if let Some(&(r, tag)) = self.entries.get(&addr) {
+                self.insert(addr, (new(r), tag));
+            }
+        }
+    }
 }
 
 /// Why page-table entries change (`enum mmu_notifier_event`), with the
@@ -81,7 +148,7 @@ impl World {
 
     /// The mirror (device page table) of process `p` on device `d`,
     /// created by the first use (opening the device file).
-    pub fn mirror_mut(&mut self, d: DevId, p: usize) -> &mut BTreeMap<u64, (PageRef, MirrorTag)> {
+    pub fn mirror_mut(&mut self, d: DevId, p: usize) -> &mut MirrorTable {
         self.device_mut(d).mirrors.entry(p).or_default()
     }
 
@@ -101,10 +168,7 @@ impl World {
                 continue;
             }
             if let Some(m) = dev.mirrors.get_mut(&p) {
-                let doomed: Vec<u64> = m.range(start..end).map(|(&k, _)| k).collect();
-                for k in doomed {
-                    m.remove(&k);
-                }
+                m.remove_range(start, end);
             }
         }
     }

@@ -30,7 +30,7 @@ impl World {
         for dev_id in DevId::all() {
             d.device(&self.device_state(dev_id, Vec::new()));
             for (&p, m) in &self.device(dev_id).mirrors {
-                for (&page, &(target, tag)) in m {
+                for (&page, &(target, tag)) in m.iter() {
                     let e = MirrorEntry { page, target, tag };
                     d.mirror_entry(dev_id, ProcId(p as u8), &e);
                 }

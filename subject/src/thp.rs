@@ -305,18 +305,13 @@ impl World {
         // its page into the piece.
         for dev in &mut self.devices {
             for m in dev.mirrors.values_mut() {
-                for (target, _) in m.values_mut() {
-                    if let PageRef::Folio {
-                        folio: f,
-                        page: sub,
-                    } = target
-                    {
-                        if *f == folio {
-                            *f = ids[*sub as usize];
-                            *sub = 0;
-                        }
-                    }
-                }
+                m.repoint(folio, |r| match r {
+                    PageRef::Folio { page: sub, .. } => PageRef::Folio {
+                        folio: ids[sub as usize],
+                        page: 0,
+                    },
+                    other => other,
+                });
             }
         }
         for &id in &ids {

@@ -1,5 +1,7 @@
 //! `migrate_vma_finalize` (`__migrate_device_finalize`).
 
+use std::collections::BTreeSet;
+
 use super::*;
 
 impl World {
@@ -8,8 +10,14 @@ impl World {
     /// otherwise; system destinations go on the LRU; sources are unlocked
     /// (never the fault folio) and lose the migration's reference;
     /// destinations are unlocked and lose the driver's reference.
+    ///
+    /// Device page tables forget every migrated source at the end, through
+    /// their folio index (oracle: a scan of every table per source entry).
+    /// Nothing in the loop reads or adds device-table entries, and removals
+    /// commute, so the result is the oracle's.
     pub fn migrate_device_finalize(&mut self, m: &mut Migration) {
         let fault = m.fault_folio();
+        let mut migrated = BTreeSet::new();
         for i in 0..m.src.len() {
             let dst = m.dst[i].as_ref().and_then(folio_of).map(|(f, _)| f);
             let Some((src, _)) = m.src[i].page.as_ref().and_then(folio_of) else {
@@ -32,7 +40,7 @@ impl World {
             }
             self.remove_migration_ptes(src, target);
             if target != src {
-                self.forget_in_mirrors(src);
+                migrated.insert(src);
             }
             if fault != Some(src) {
                 self.folio_mut(src).locked = false;
@@ -42,6 +50,7 @@ impl World {
                 self.unlock_put(target);
             }
         }
+        self.forget_in_mirrors(&migrated);
     }
 
     pub(crate) fn unlock_put(&mut self, folio: FolioId) {
@@ -49,29 +58,36 @@ impl World {
         self.folio_put(folio, 1);
     }
 
-    /// A migrated-away folio disappears from every device page table. The
-    /// kernel's driver relies on the notifier for this, and skips its own
-    /// migrations, so test_hmm can keep stale pointers (to pages that are
-    /// about to be freed); the model never keeps a reference to a page
-    /// that is gone.
     /// The zero page at `[start, end)` of process `p` was replaced by an
     /// inserted page: device tables (including the migrating device's own,
     /// whose invalidation was skipped) drop what they held there. The
     /// dmirror ioctls then map the new device pages themselves.
     pub fn forget_addresses_in_mirrors(&mut self, p: usize, start: u64, end: u64) {
+        // Only the entries in the range are visited (the oracle filters the
+        // whole table; the same entries go).
         for dev in &mut self.devices {
             if let Some(m) = dev.mirrors.get_mut(&p) {
-                m.retain(|&a, _| a < start || a >= end);
+                m.remove_range(start, end);
             }
         }
     }
 
-    pub fn forget_in_mirrors(&mut self, folio: FolioId) {
+    /// Migrated-away folios disappear from every device page table. The
+    /// kernel's driver relies on the notifier for this, and skips its own
+    /// migrations, so test_hmm can keep stale pointers (to pages that are
+    /// about to be freed); the model never keeps a reference to a page
+    /// that is gone.
+    pub fn forget_in_mirrors(&mut self, folios: &BTreeSet<FolioId>) {
+        if folios.is_empty() {
+            return;
+        }
         for dev in &mut self.devices {
             for mirror in dev.mirrors.values_mut() {
-                mirror.retain(
-                    |_, (r, _)| !matches!(r, PageRef::Folio { folio: f, .. } if *f == folio),
-                );
+                for &folio in folios {
+                    for addr in mirror.addresses_of(folio) {
+                        mirror.remove(&addr);
+                    }
+                }
             }
         }
     }
