@@ -337,7 +337,7 @@ pub fn of_state(state: &State) -> Digest {
             for i in 0..run.len {
                 let page = run.start + i as u64;
                 let e = run.entry.advanced(i);
-                if is_pmd_level(&e) && !page.is_multiple_of(PMD_PAGES as u64) {
+                if e.is_pmd_leaf() && !page.is_multiple_of(PMD_PAGES as u64) {
                     continue;
                 }
                 d.entry(p.id, page, &e);
@@ -346,22 +346,6 @@ pub fn of_state(state: &State) -> Digest {
     }
     state.folios.values().for_each(|f| d.folio(f));
     d
-}
-
-fn is_pmd_level(e: &Entry) -> bool {
-    matches!(
-        e,
-        Entry::Present {
-            level: Level::Pmd,
-            ..
-        } | Entry::Migration {
-            level: Level::Pmd,
-            ..
-        } | Entry::DevicePrivate {
-            level: Level::Pmd,
-            ..
-        }
-    )
 }
 
 /// The hash of an outcome with folio ids left out: equal canonical

@@ -570,7 +570,6 @@ pub(crate) fn one_line(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
 
     use super::*;
     use crate::expect::ExpectedOutcome;
@@ -623,19 +622,9 @@ mod tests {
                 free[Zone::Normal.index()] += 1;
             }
             State {
-                window_pages: self.config.window_pages,
-                procs: Vec::new(),
-                objects: Vec::new(),
-                folios: BTreeMap::new(),
-                swap: BTreeMap::new(),
                 zone_free: free,
                 zone_total: total,
-                handles: Vec::new(),
-                locks: Vec::new(),
-                iommu: Vec::new(),
-                devices: Vec::new(),
-                sessions: Vec::new(),
-                notifiers: Vec::new(),
+                ..State::empty(&self.config)
             }
         }
     }

@@ -297,6 +297,24 @@ impl Entry {
         }
     }
 
+    /// Whether this is a PMD-level leaf (present, migration or
+    /// device-private): one hardware entry for 512 pages.
+    pub fn is_pmd_leaf(&self) -> bool {
+        matches!(
+            self,
+            Entry::Present {
+                level: Level::Pmd,
+                ..
+            } | Entry::Migration {
+                level: Level::Pmd,
+                ..
+            } | Entry::DevicePrivate {
+                level: Level::Pmd,
+                ..
+            }
+        )
+    }
+
     /// The folio page this entry refers to (present, migration,
     /// device-private and device-exclusive entries), if any.
     pub fn folio_page(&self) -> Option<(FolioId, u32)> {
@@ -607,4 +625,26 @@ pub struct State {
     pub devices: Vec<DeviceState>,
     pub sessions: Vec<SessionState>,
     pub notifiers: Vec<NotifierState>,
+}
+
+impl State {
+    /// The state of a machine with no process, no memory in use and
+    /// nothing held: the starting point of hand-built states.
+    pub fn empty(config: &crate::Config) -> State {
+        State {
+            window_pages: config.window_pages,
+            procs: Vec::new(),
+            objects: Vec::new(),
+            folios: BTreeMap::new(),
+            swap: BTreeMap::new(),
+            zone_free: config.zone_pages,
+            zone_total: config.zone_pages,
+            handles: Vec::new(),
+            locks: Vec::new(),
+            iommu: Vec::new(),
+            devices: Vec::new(),
+            sessions: Vec::new(),
+            notifiers: Vec::new(),
+        }
+    }
 }

@@ -37,19 +37,7 @@ pub fn mapped_folio(e: &Entry) -> Option<(FolioId, u32)> {
 /// Whether the entry is one page of a PMD-level leaf (present, migration
 /// or device-private).
 pub fn is_pmd_leaf(e: &Entry) -> bool {
-    matches!(
-        e,
-        Entry::Present {
-            level: Level::Pmd,
-            ..
-        } | Entry::Migration {
-            level: Level::Pmd,
-            ..
-        } | Entry::DevicePrivate {
-            level: Level::Pmd,
-            ..
-        }
-    )
+    e.is_pmd_leaf()
 }
 
 /// The bits of a present entry.

@@ -25,7 +25,7 @@ use std::collections::BTreeSet;
 
 use mmdiff_core::digest::{entry_hash, Digest};
 use mmdiff_core::op::ProcId;
-use mmdiff_core::state::{Entry, FolioId, Level};
+use mmdiff_core::state::{Entry, FolioId};
 
 const BITS: u32 = 9;
 const FANOUT: usize = 1 << BITS;
@@ -39,19 +39,7 @@ pub const LIMIT: u64 = PGD_SPAN << BITS;
 
 /// Whether an entry is a PMD-level leaf.
 pub fn is_leaf(e: &Entry) -> bool {
-    matches!(
-        e,
-        Entry::Present {
-            level: Level::Pmd,
-            ..
-        } | Entry::Migration {
-            level: Level::Pmd,
-            ..
-        } | Entry::DevicePrivate {
-            level: Level::Pmd,
-            ..
-        }
-    )
+    e.is_pmd_leaf()
 }
 
 #[derive(Clone, Debug)]

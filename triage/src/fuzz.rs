@@ -615,21 +615,7 @@ mod tests {
             Outcome::OK
         }
         fn raw_state(&self) -> State {
-            State {
-                window_pages: self.0.window_pages,
-                procs: Vec::new(),
-                objects: Vec::new(),
-                folios: Default::default(),
-                swap: Default::default(),
-                zone_free: self.0.zone_pages,
-                zone_total: self.0.zone_pages,
-                handles: Vec::new(),
-                locks: Vec::new(),
-                iommu: Vec::new(),
-                devices: Vec::new(),
-                sessions: Vec::new(),
-                notifiers: Vec::new(),
-            }
+            State::empty(&self.0)
         }
     }
 

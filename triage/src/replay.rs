@@ -495,21 +495,7 @@ read p0 m0[0..4]  => ok data=index
             mmdiff_core::Outcome::count(N)
         }
         fn raw_state(&self) -> mmdiff_core::State {
-            mmdiff_core::State {
-                window_pages: self.0.window_pages,
-                procs: Vec::new(),
-                objects: Vec::new(),
-                folios: Default::default(),
-                swap: Default::default(),
-                zone_free: self.0.zone_pages,
-                zone_total: self.0.zone_pages,
-                handles: Vec::new(),
-                locks: Vec::new(),
-                iommu: Vec::new(),
-                devices: Vec::new(),
-                sessions: Vec::new(),
-                notifiers: Vec::new(),
-            }
+            mmdiff_core::State::empty(&self.0)
         }
     }
 

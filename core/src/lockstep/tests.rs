@@ -116,19 +116,10 @@ impl<const BUG: u8> Model for Toy<BUG> {
             zone_free[Zone::Normal.index()] -= 1;
         }
         State {
-            window_pages: self.config.window_pages,
             procs,
-            objects: Vec::new(),
             folios,
-            swap: BTreeMap::new(),
             zone_free,
-            zone_total: self.config.zone_pages,
-            handles: Vec::new(),
-            locks: Vec::new(),
-            iommu: Vec::new(),
-            devices: Vec::new(),
-            sessions: Vec::new(),
-            notifiers: Vec::new(),
+            ..State::empty(&self.config)
         }
     }
     fn digest(&self) -> digest::Digest {

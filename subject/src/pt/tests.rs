@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use mmdiff_core::digest::{entry_hash, Digest};
-use mmdiff_core::state::{FolioId, PteBits, SwapId, Target};
+use mmdiff_core::state::{FolioId, Level, PteBits, SwapId, Target};
 
 use super::*;
 
