@@ -31,6 +31,45 @@ impl Default for Config {
 }
 
 impl Config {
+    /// A scenario's `#! config:` header: `key=value` words (`window_pages`,
+    /// `zone_pages=normal,movable,cma`, `swap_slots`, `iommu_chunk`,
+    /// `device_pages`), defaults for the rest; the result is validated.
+    pub fn from_header(s: &str) -> Result<Config, String> {
+        let mut c = Config::default();
+        for word in s.split_whitespace() {
+            let (key, value) = word
+                .split_once('=')
+                .ok_or_else(|| format!("config: expected key=value, found `{word}`"))?;
+            let num = |v: &str| {
+                v.parse::<u64>()
+                    .map_err(|_| format!("config: `{key}`: `{v}` is not a number"))
+            };
+            let small = |v: &str| {
+                u32::try_from(num(v)?).map_err(|_| format!("config: `{key}`: {v} is too large"))
+            };
+            match key {
+                "window_pages" => c.window_pages = small(value)?,
+                "iommu_chunk" => c.iommu_chunk = small(value)?,
+                "device_pages" => c.device_pages = num(value)?,
+                "swap_slots" => c.swap_slots = num(value)?,
+                "zone_pages" => {
+                    let parts: Vec<&str> = value.split(',').collect();
+                    if parts.len() != 3 {
+                        return Err(format!(
+                            "config: zone_pages needs normal,movable,cma, found `{value}`"
+                        ));
+                    }
+                    for (slot, part) in c.zone_pages.iter_mut().zip(parts) {
+                        *slot = num(part)?;
+                    }
+                }
+                other => return Err(format!("config: unknown key `{other}`")),
+            }
+        }
+        c.validate()?;
+        Ok(c)
+    }
+
     /// First page (absolute page number) of window `slot`. Window 0 starts
     /// one window above address 0 so that no mapping sits at NULL.
     pub fn window_base(&self, slot: u8) -> u64 {
@@ -66,5 +105,56 @@ impl Config {
             return Err("iommu_chunk must be positive".into());
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_headers() {
+        let c = Config::from_header("window_pages=4096 zone_pages=1,2,3 device_pages=7").unwrap();
+        assert_eq!(c.window_pages, 4096);
+        assert_eq!(c.zone_pages, [1, 2, 3]);
+        assert_eq!(c.device_pages, 7);
+        assert_eq!(c.swap_slots, Config::default().swap_slots);
+        assert_eq!(Config::from_header(""), Ok(Config::default()));
+        for bad in [
+            "window_pages",
+            "zone_pages=1,2",
+            "frobs=1",
+            "window_pages=-1",
+            "window_pages=1000",
+        ] {
+            assert!(Config::from_header(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_scenario_runs_on_its_config_header() {
+        let s = crate::text::parse(
+            "#! config: window_pages=4096
+reclaim
+",
+        )
+        .unwrap();
+        assert_eq!(s.config().map(|c| c.window_pages), Ok(4096));
+        let s = crate::text::parse(
+            "#! title: t
+#! config: window_pages=7
+reclaim
+",
+        )
+        .unwrap();
+        let e = s.config().unwrap_err();
+        assert_eq!((e.line, e.column), (2, 1));
+        assert!(e.found.contains("window_pages 7"), "{}", e.found);
+        let s = crate::text::parse(
+            "reclaim
+",
+        )
+        .unwrap();
+        assert_eq!(s.config(), Ok(Config::default()));
     }
 }

@@ -1,6 +1,6 @@
 #! title: bench: a 1 GiB MADV_HUGEPAGE anonymous region, written, migrated to device-private memory and back
 #! config: window_pages=262144 zone_pages=278528,4096,4096 device_pages=262144
-#! run-with: mmdiff bench --only thp1g-migrate-dev (replay uses the default 2048-page windows, which this region does not fit)
+#! run-with: mmdiff bench --only thp1g-migrate-dev (timed), or mmdiff replay triage/bench-workloads/thp1g-migrate-dev.mms (checked)
 mmap p0 m0 anon rw pages=262144
 madvise p0 m0[0..262144] hugepage
 write p0 m0[0..262144] = index => ok

@@ -145,11 +145,11 @@ fn replay_named(
 
 /// Parses and runs scenario text; `path` is only used in messages.
 pub fn replay_text<M: Model>(path: &str, src: &str) -> Verdict {
-    let scenario = match text::parse(src) {
-        Ok(s) => s,
+    let (scenario, config) = match text::parse(src).and_then(|s| Ok((s.config()?, s))) {
+        Ok((config, s)) => (s, config),
         Err(e) => return fail(e.with_file(path)),
     };
-    let report = run_lines::<M>(&Config::default(), &scenario.lines);
+    let report = run_lines::<M>(&config, &scenario.lines);
     verdict(path, &report, Some(&scenario))
 }
 
@@ -164,12 +164,11 @@ pub fn replay_bytes<M: Model>(path: &str, data: &[u8]) -> Verdict {
 /// ([`Check::Full`], expectations checked on `A`); `path` is only used in
 /// messages.
 pub fn replay_text_lockstep<A: Model, B: Model>(path: &str, src: &str) -> Verdict {
-    let scenario = match text::parse(src) {
-        Ok(s) => s,
+    let (scenario, config) = match text::parse(src).and_then(|s| Ok((s.config()?, s))) {
+        Ok((config, s)) => (s, config),
         Err(e) => return fail(e.with_file(path)),
     };
-    let report =
-        lockstep::run_lockstep_lines::<A, B>(&Config::default(), &scenario.lines, Check::Full);
+    let report = lockstep::run_lockstep_lines::<A, B>(&config, &scenario.lines, Check::Full);
     lockstep_verdict(path, &report, Some(&scenario))
 }
 

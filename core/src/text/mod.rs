@@ -96,6 +96,25 @@ pub struct Scenario {
     pub lines: Vec<Line>,
 }
 
+impl Scenario {
+    /// The machine the scenario runs on: its `#! config:` header
+    /// ([`crate::Config::from_header`]), or the default config. A bad
+    /// header is an error at its line.
+    pub fn config(&self) -> Result<crate::Config, ParseError> {
+        for (i, (key, value)) in self.header.iter().enumerate() {
+            if key == "config" {
+                return crate::Config::from_header(value).map_err(|e| ParseError {
+                    line: i + 1,
+                    column: 1,
+                    expected: "a `#! config:` header of key=value sizes".into(),
+                    found: e,
+                });
+            }
+        }
+        Ok(crate::Config::default())
+    }
+}
+
 /// One line of a scenario after the header.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Line {

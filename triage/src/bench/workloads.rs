@@ -110,7 +110,7 @@ impl Script {
         let mut config = Config::default();
         for (key, value) in &scenario.header {
             if key == "config" {
-                config = parse_config(value)?;
+                config = Config::from_header(value)?;
             }
         }
         let mut ops = Vec::new();
@@ -142,42 +142,6 @@ impl Script {
             expects,
         })
     }
-}
-
-/// Reads `key=value` words into a [`Config`] (defaults for the rest).
-pub fn parse_config(s: &str) -> Result<Config, String> {
-    let mut c = Config::default();
-    for word in s.split_whitespace() {
-        let (key, value) = word
-            .split_once('=')
-            .ok_or_else(|| format!("config: expected key=value, found `{word}`"))?;
-        let num = |v: &str| {
-            v.parse::<u64>()
-                .map_err(|_| format!("config: `{key}`: `{v}` is not a number"))
-        };
-        let small = |v: &str| {
-            u32::try_from(num(v)?).map_err(|_| format!("config: `{key}`: {v} is too large"))
-        };
-        match key {
-            "window_pages" => c.window_pages = small(value)?,
-            "iommu_chunk" => c.iommu_chunk = small(value)?,
-            "device_pages" => c.device_pages = num(value)?,
-            "swap_slots" => c.swap_slots = num(value)?,
-            "zone_pages" => {
-                let parts: Vec<&str> = value.split(',').collect();
-                if parts.len() != 3 {
-                    return Err(format!(
-                        "config: zone_pages needs normal,movable,cma, found `{value}`"
-                    ));
-                }
-                for (slot, part) in c.zone_pages.iter_mut().zip(parts) {
-                    *slot = num(part)?;
-                }
-            }
-            other => return Err(format!("config: unknown key `{other}`")),
-        }
-    }
-    Ok(c)
 }
 
 /// The config of a workload scaled down by `factor`: windows exactly (they
@@ -441,16 +405,8 @@ mod tests {
     }
 
     #[test]
-    fn config_headers() {
-        let c = parse_config("window_pages=4096 zone_pages=1,2,3 device_pages=7").unwrap();
-        assert_eq!(c.window_pages, 4096);
-        assert_eq!(c.zone_pages, [1, 2, 3]);
-        assert_eq!(c.device_pages, 7);
-        assert_eq!(c.swap_slots, Config::default().swap_slots);
-        assert!(parse_config("window_pages").is_err());
-        assert!(parse_config("zone_pages=1,2").is_err());
-        assert!(parse_config("frobs=1").is_err());
-        assert!(parse_config("window_pages=-1").is_err());
+    fn config_headers_scale() {
+        let c = Config::from_header("window_pages=4096 zone_pages=1,2,3 device_pages=7").unwrap();
         let s = scale_config(&c, 8).unwrap();
         assert_eq!(
             (s.window_pages, s.zone_pages, s.device_pages),
