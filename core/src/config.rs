@@ -1,6 +1,6 @@
 //! Model configuration: sizes that both models must agree on.
 
-use crate::op::{Zone, PMD_PAGES};
+use crate::op::{PageAt, PageRange, Zone, PMD_PAGES};
 
 /// Sizes of the modelled machine. Both models of one run get the same config.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -76,6 +76,23 @@ impl Config {
         (slot as u64 + 1) * self.window_pages as u64
     }
 
+    /// Absolute pages `[start, end)` of a window range; `None` when the
+    /// range is empty or runs past the end of its window (the op is then
+    /// `EINVAL`, docs/semantics.md "Windows").
+    pub fn abs_range(&self, r: &PageRange) -> Option<(u64, u64)> {
+        if r.start >= r.end || r.end > self.window_pages {
+            return None;
+        }
+        let base = self.window_base(r.slot.0);
+        Some((base + r.start as u64, base + r.end as u64))
+    }
+
+    /// The absolute page of a window page, `None` past the window.
+    pub fn abs_page(&self, at: &PageAt) -> Option<u64> {
+        let r = PageRange::new(at.slot, at.page, at.page.saturating_add(1));
+        Some(self.abs_range(&r)?.0)
+    }
+
     /// Which window an absolute page number lies in, and its offset there.
     pub fn window_of(&self, page: u64) -> (u8, u32) {
         let w = self.window_pages as u64;
@@ -129,6 +146,26 @@ mod tests {
         ] {
             assert!(Config::from_header(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn window_ranges_resolve_to_absolute_pages_or_nothing() {
+        use crate::op::SlotId;
+        let c = Config::default();
+        let w = c.window_pages as u64;
+        let r = |slot, start, end| PageRange::new(SlotId(slot), start, end);
+        assert_eq!(c.abs_range(&r(0, 0, 4)), Some((w, w + 4)));
+        assert_eq!(c.abs_range(&r(2, 10, 11)), Some((3 * w + 10, 3 * w + 11)));
+        assert_eq!(c.abs_range(&r(1, 0, c.window_pages)), Some((2 * w, 3 * w)));
+        assert_eq!(c.abs_range(&r(1, 0, c.window_pages + 1)), None);
+        assert_eq!(c.abs_range(&r(1, 5, 5)), None);
+        let at = |slot, page| PageAt {
+            slot: SlotId(slot),
+            page,
+        };
+        assert_eq!(c.abs_page(&at(1, 7)), Some(2 * w + 7));
+        assert_eq!(c.abs_page(&at(1, c.window_pages)), None);
+        assert_eq!(c.abs_page(&at(1, u32::MAX)), None);
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! A proptest-state-machine suite: the oracle is the reference state
 //! machine, the subject the system under test. After every transition (one
 //! op) the subject's canonical outcome and canonical state must equal the
-//! oracle's, and both states must pass the invariants. On a failure
+//! oracle's, both states must pass the invariants, and both models'
+//! digests must equal `digest::of_state` of their exported state. On a failure
 //! proptest shrinks the op sequence (dropping ops, then simplifying them).
 //!
 //! Transitions are drawn from the oracle's state half of the time (ranges
@@ -17,6 +18,7 @@
 //! another seed.
 
 use mmdiff_core::canon;
+use mmdiff_core::digest;
 use mmdiff_core::invariants;
 use mmdiff_core::lockstep;
 use mmdiff_core::op::{PageAt, PageRange, ProcId, SlotId};
@@ -235,6 +237,19 @@ fn compare(
             "{at}: {name} broke invariants: {broken:?}"
         );
     }
+    // The digests lockstep's fast path compares: the oracle computes its
+    // own from its world, the subject keeps its up to date as it changes;
+    // both must equal the definition on the exported state.
+    assert_eq!(
+        oracle.digest(),
+        digest::of_state(&oracle.raw_state()),
+        "{at}: the oracle's digest disagrees with digest::of_state"
+    );
+    assert_eq!(
+        sut.digest(),
+        digest::of_state(&sut.raw_state()),
+        "{at}: the subject's incremental digest disagrees with digest::of_state"
+    );
     if a != b {
         panic!(
             "{at}: states differ ({})\n{}",

@@ -328,19 +328,14 @@ impl World {
         }
     }
 
-    /// Absolute pages of a window range; ranges beyond the window: `EINVAL`.
+    /// Absolute pages of a window range ([`mmdiff_core::Config::abs_range`]);
+    /// ranges beyond the window: `EINVAL`.
     pub fn abs_range(&self, r: &PageRange) -> Early<(u64, u64)> {
-        if r.start >= r.end || r.end > self.cfg.window_pages {
-            return Err(Outcome::Err(Errno::EINVAL));
-        }
-        let base = self.cfg.window_base(r.slot.0);
-        Ok((base + r.start as u64, base + r.end as u64))
+        self.cfg.abs_range(r).ok_or(Outcome::Err(Errno::EINVAL))
     }
 
     fn abs_page(&self, at: &PageAt) -> Early<u64> {
-        Ok(self
-            .abs_range(&PageRange::new(at.slot, at.page, at.page + 1))?
-            .0)
+        self.cfg.abs_page(at).ok_or(Outcome::Err(Errno::EINVAL))
     }
 
     /// `mmap(MAP_FIXED)`: whatever was mapped in the range is unmapped
