@@ -435,17 +435,21 @@ impl PageTable {
         }
     }
 
-    /// Rewrite every hardware entry in place (`change` sees the first page
-    /// of a leaf).
-    pub fn modify_all(&mut self, mut change: impl FnMut(&mut Entry)) {
-        for run in self.entries() {
-            let at = if run.leaf {
-                run.page - run.page % PMD_SPAN
-            } else {
-                run.page
-            };
-            self.modify(at, &mut change);
-        }
+    /// The hardware entries naming `folio` (any kind), in address order,
+    /// from the reverse map: a leaf as one run of 512 from its first page.
+    pub fn runs_of(&self, folio: FolioId) -> Vec<Run> {
+        self.entries_of(folio)
+            .into_iter()
+            .filter_map(|at| {
+                let leaf = self.leaf(at).is_some();
+                Some(Run {
+                    page: at,
+                    len: if leaf { PMD_SPAN } else { 1 },
+                    entry: self.get(at)?,
+                    leaf,
+                })
+            })
+            .collect()
     }
 }
 

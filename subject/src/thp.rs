@@ -274,32 +274,34 @@ impl World {
         // Re-point every PTE-level mapping (present, device-private,
         // device-exclusive) at its piece and count the mappings anew.
         for mm in self.procs.iter_mut().flatten() {
-            mm.pt.modify_all(|e| {
-                let target = match e {
-                    Entry::Present {
-                        level: Level::Pte,
-                        target,
-                        ..
+            for run in mm.pt.runs_of(folio) {
+                mm.pt.modify(run.page, |e| {
+                    let target = match e {
+                        Entry::Present {
+                            level: Level::Pte,
+                            target,
+                            ..
+                        }
+                        | Entry::DevicePrivate {
+                            level: Level::Pte,
+                            target,
+                            ..
+                        }
+                        | Entry::DeviceExclusive { target, .. } => target,
+                        _ => return,
+                    };
+                    if let Target::Folio {
+                        folio: f,
+                        page: sub,
+                    } = target
+                    {
+                        if *f == folio {
+                            *f = ids[*sub as usize];
+                            *sub = 0;
+                        }
                     }
-                    | Entry::DevicePrivate {
-                        level: Level::Pte,
-                        target,
-                        ..
-                    }
-                    | Entry::DeviceExclusive { target, .. } => target,
-                    _ => return,
-                };
-                if let Target::Folio {
-                    folio: f,
-                    page: sub,
-                } = target
-                {
-                    if *f == folio {
-                        *f = ids[*sub as usize];
-                        *sub = 0;
-                    }
-                }
-            });
+                });
+            }
         }
         // Device page tables point at pages, not folios: each entry follows
         // its page into the piece.

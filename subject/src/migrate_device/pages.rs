@@ -237,7 +237,7 @@ impl World {
             other => other,
         };
         for mm in self.procs.iter_mut().flatten() {
-            for run in mm.pt.entries() {
+            for run in mm.pt.runs_of(folio) {
                 if piece_entry(run.entry) == run.entry {
                     continue;
                 }

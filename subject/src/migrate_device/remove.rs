@@ -9,9 +9,10 @@ impl World {
         let mut found = Vec::new();
         for (q, mm) in self.procs.iter().enumerate() {
             let Some(mm) = mm else { continue };
-            // One visit per hardware entry: a PMD migration entry once, at
-            // its first page (the oracle skips the other 511).
-            for run in mm.pt.entries() {
+            // The reverse map gives each hardware entry of `src` once: a
+            // PMD migration entry at its first page (the oracle scans every
+            // page and skips the leaf's other 511).
+            for run in mm.pt.runs_of(src) {
                 if let Entry::Migration {
                     target: Target::Folio { folio, .. },
                     ..
