@@ -38,7 +38,7 @@ use std::collections::BTreeMap;
 use crate::canon::{
     folio_name, object_name, page_label, page_ref_name, range_label, swap_name, zone_name,
 };
-use crate::op::{Prot, Zone, PMD_PAGES};
+use crate::op::{ProcId, Prot, Zone, PMD_PAGES};
 use crate::state::{
     Entry, EntryRun, FolioId, FolioState, Level, Memory, MigKind, MirrorTag, ObjId, PageRef,
     ProcState, State, SwapId, Target, VmaKind, VmaState,
@@ -222,13 +222,39 @@ struct Checker<'a> {
     holders: BTreeMap<FolioId, Holders>,
 }
 
+/// `p0 m0[3..5)`: a process and a page range, displayed on demand.
+pub(crate) struct At {
+    proc: ProcId,
+    window_pages: u32,
+    start: u64,
+    len: u64,
+}
+
+impl std::fmt::Display for At {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} {}",
+            self.proc,
+            range_label(self.window_pages, self.start, self.len)
+        )
+    }
+}
+
 impl<'a> Checker<'a> {
     fn report(&mut self, invariant: &'static str, detail: String) {
         self.out.push(Violation { invariant, detail });
     }
 
-    fn at(&self, p: &ProcState, start: u64, len: u64) -> String {
-        format!("{} {}", p.id, range_label(self.st.window_pages, start, len))
+    /// Where an entry run is, for a violation's detail; formatted only
+    /// when a violation is reported (checking runs after every op).
+    fn at(&self, p: &ProcState, start: u64, len: u64) -> At {
+        At {
+            proc: p.id,
+            window_pages: self.st.window_pages,
+            start,
+            len,
+        }
     }
 
     fn folio(&self, f: FolioId) -> Option<&'a FolioState> {

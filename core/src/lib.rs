@@ -10,6 +10,7 @@ pub mod canon;
 pub mod config;
 pub mod digest;
 pub mod expect;
+pub mod ids;
 pub mod invariants;
 pub mod lockstep;
 pub mod model;

@@ -100,6 +100,14 @@ pub enum Check {
     Digest,
     /// Canonical outcome and state, and invariants, after every op.
     Full,
+    /// Digests after every op like [`Check::Digest`]; the first op where
+    /// they differ is then compared in full from states replayed without
+    /// checks, instead of re-running every op in full. An earlier
+    /// difference the digest cannot see is not looked for; differences
+    /// only the final full comparison sees, and an op that shows none in
+    /// full, fall back to the Full re-run. For tools that run many
+    /// candidates and confirm their result in Full mode (the minimizer).
+    Locate,
 }
 
 /// What a lockstep run found.
@@ -216,6 +224,7 @@ fn run_items<A: Model, B: Model>(config: &Config, items: &[Item], check: Check) 
     match check {
         Check::Full => full::<A, B>(config, items),
         Check::Digest => fast::digest_mode::<A, B>(config, items),
+        Check::Locate => fast::locate_mode::<A, B>(config, items),
     }
 }
 

@@ -347,6 +347,19 @@ impl<M: Model> Runner<M> {
         let fallback = short_type_name::<M>();
         let model =
             catch(Stage::New, || M::new(config)).map_err(|p| panic_failure(fallback, None, p))?;
+        Self::resume(model, 0, invariants)
+    }
+
+    /// A runner over `model`, which has already applied `next_index` ops
+    /// outside any runner (replayed raw, for speed): its current state is
+    /// canonicalized and checked like a new model's, and steps continue
+    /// the op numbering.
+    pub fn resume(
+        model: M,
+        next_index: usize,
+        invariants: InvariantCheck,
+    ) -> Result<Self, Box<Failure>> {
+        let fallback = short_type_name::<M>();
         let name = catch(Stage::New, || model.name()).unwrap_or(fallback);
         let fail = |p: PanicReport| panic_failure(name, None, p);
         let raw = catch(Stage::RawState, || model.raw_state()).map_err(fail)?;
@@ -355,7 +368,7 @@ impl<M: Model> Runner<M> {
         Ok(Runner {
             model: Some(model),
             name,
-            next_index: 0,
+            next_index,
             state,
             initial_violations,
             invariants,

@@ -86,6 +86,10 @@ impl World {
             }
             rel += n as u32;
         }
+        #[cfg(feature = "planted")]
+        if planted!(Canary) && range.start <= 1 && 1 < range.end {
+            self.set_page_value(p, base + 1, fill.value_at(1).wrapping_add(1));
+        }
         Outcome::OK
     }
 

@@ -139,6 +139,10 @@ impl World {
             Entry::DevicePrivate { write: true, .. } => Some(with_devpriv_write(first, false)),
             _ => None,
         };
+        #[cfg(feature = "planted")]
+        let downgraded = downgraded.filter(|_| {
+            !(matches!(first, Entry::DevicePrivate { .. }) && planted!(Seed001ForkKeepsDeviceWrite))
+        });
         if let Some(d) = downgraded {
             self.rewrite_entry(p, start, |e| *e = d);
         }
@@ -160,6 +164,10 @@ impl World {
     /// exclusive and the folio may be DMA-pinned in a COW mapping of an mm
     /// that ever pinned (`folio_needs_cow_for_dma`).
     fn dup_anon_rmap_fails(&self, p: usize, v: &VmaState, folio: FolioId, sub: u32) -> bool {
+        #[cfg(feature = "planted")]
+        if planted!(ForkSharesPinnedPage) {
+            return false;
+        }
         let f = self.folio(folio);
         f.anon
             && f.anon_exclusive[sub as usize]
@@ -198,7 +206,10 @@ impl World {
             // rmap never fails for device-private folios.
             Entry::DevicePrivate { write, target, .. } => {
                 let mut pe = e;
-                if write && is_cow(v) {
+                let downgrade = write && is_cow(v);
+                #[cfg(feature = "planted")]
+                let downgrade = downgrade && !planted!(Seed001ForkKeepsDeviceWrite);
+                if downgrade {
                     pe = with_devpriv_write(e, false);
                     if let Entry::DevicePrivate { soft_dirty, .. } = &mut pe {
                         *soft_dirty = false;

@@ -31,6 +31,15 @@
 
 #![forbid(unsafe_code)]
 
+/// True when the planted fault `Fault::$f` is active (see [`planted`]).
+/// Only `#[cfg(feature = "planted")]` statements use it.
+#[cfg(feature = "planted")]
+macro_rules! planted {
+    ($f:ident) => {
+        $crate::planted::on($crate::planted::Fault::$f)
+    };
+}
+
 pub mod access;
 pub mod device;
 pub mod dmirror;
@@ -47,6 +56,8 @@ pub mod iommu;
 pub mod migrate;
 pub mod migrate_device;
 pub mod ops;
+#[cfg(feature = "planted")]
+pub mod planted;
 pub mod protect;
 pub mod pt;
 pub mod pte;

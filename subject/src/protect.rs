@@ -81,6 +81,11 @@ impl World {
     /// the 2026 fix of `change_non_present_huge_pmd`, Fixes 368076f52ebe, is
     /// modelled). Everything else is unchanged.
     fn change_softleaf(&mut self, p: usize, page: u64, entry: Entry) {
+        #[cfg(feature = "planted")]
+        if matches!(entry, Entry::DevicePrivate { .. }) && planted!(Seed001MprotectKeepsDeviceWrite)
+        {
+            return;
+        }
         let new = match entry {
             Entry::Migration {
                 kind: MigKind::Write,

@@ -244,7 +244,11 @@ impl World {
         // Large folios never enter the swap or page cache in this model
         // (reclaim splits first; page-cache folios are small), so the
         // only references a splittable folio may hold are its mappings.
-        if f.locked || f.swapcache.is_some() || f.mapping.is_some() || f.refcount != f.mapcount {
+        let extra_refs = f.refcount != f.mapcount;
+        #[cfg(feature = "planted")]
+        let extra_refs = extra_refs
+            && !(planted!(ThpSplitDropsPincount) && f.refcount - f.pincount == f.mapcount);
+        if f.locked || f.swapcache.is_some() || f.mapping.is_some() || extra_refs {
             return None;
         }
         for (q, page) in self.mappers(folio) {

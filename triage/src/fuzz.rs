@@ -23,9 +23,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use mmdiff_core::bytes;
-use mmdiff_core::lockstep::{
-    run_lockstep, run_lockstep_generated, Check, Divergence, DivergenceKind,
-};
+use mmdiff_core::lockstep::{run_lockstep, run_lockstep_generated, Check, Divergence};
 use mmdiff_core::op::OpKind;
 use mmdiff_core::text::{self, Line, Scenario};
 use mmdiff_core::{Config, Model, Op};
@@ -194,18 +192,6 @@ pub fn exec_generated<A: Model, B: Model>(
     (ops, report.divergence)
 }
 
-/// Who the `<-` comment on the divergent line blames.
-fn blame(d: &Divergence) -> String {
-    match &d.kind {
-        DivergenceKind::Invariant { model, .. }
-        | DivergenceKind::Panic { model, .. }
-        | DivergenceKind::Expectation { model, .. } => format!("{model} fails here"),
-        DivergenceKind::Outcome | DivergenceKind::State => {
-            format!("{} and {} diverge here", d.models[0], d.models[1])
-        }
-    }
-}
-
 /// The scenario saved for a divergence: the ops up to and including the
 /// divergent one, with provenance headers and a comment on that line.
 pub fn artifact_scenario(ops: &[Op], d: &Divergence, seed: u64, exec: u64) -> Scenario {
@@ -219,14 +205,14 @@ pub fn artifact_scenario(ops: &[Op], d: &Divergence, seed: u64, exec: u64) -> Sc
         ("signature".into(), d.signature.clone()),
     ];
     if let Some(Line::Op { comment, .. }) = index.and_then(|i| s.lines.get_mut(i)) {
-        *comment = Some(format!(" <- {}", blame(d)));
+        *comment = Some(format!(" <- {}", d.blame()));
     }
     s
 }
 
 /// Writes `<kind>-<hash>.mms` and `.bin` (the bytes of the same ops) into
 /// `dir`, atomically; returns the scenario's path. `<kind>` is
-/// [`DivergenceKind::name`].
+/// [`mmdiff_core::lockstep::DivergenceKind::name`].
 pub fn save_artifact(
     dir: &Path,
     ops: &[Op],

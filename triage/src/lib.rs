@@ -6,9 +6,14 @@
 pub mod args;
 pub mod bench;
 pub mod convert;
+pub mod explain;
 pub mod files;
 pub mod fuzz;
 pub mod gen;
+pub mod input;
+pub mod minimize;
+pub mod planted;
+pub mod promote;
 pub mod replay;
 
 use std::io::Write;
@@ -26,6 +31,12 @@ commands:
   replay    run scenarios (*.mms) and fuzz byte files on oracle and subject
             in lockstep (--model oracle|subject: one alone); exit 1 on any
             failure or divergence
+  minimize  reduce a failing input to a shortest scenario with the same
+            divergence signature (<input> [-o <output>])
+  explain   run an input (scenario or fuzz bytes) in lockstep and explain
+            its first divergence
+  triage    minimize a directory of fuzz artifacts, group them by
+            signature, promote new ones to corpus/regressions/
   convert   scenario text <-> fuzz bytes (<input> [-o <output>])
   bench     time oracle, subject and lockstep on fixed workloads
             (--quick, --json, --only NAME, --repeat N)
@@ -44,6 +55,9 @@ fn command_usage(command: &str) -> Option<&'static str> {
         "fuzz" => Some(fuzz::USAGE),
         "replay" => Some(replay::USAGE),
         "convert" => Some(convert::USAGE),
+        "minimize" => Some(minimize::USAGE),
+        "explain" => Some(explain::USAGE),
+        "triage" => Some(promote::USAGE),
         "bench" => Some(bench::USAGE),
         _ => None,
     }
@@ -57,6 +71,19 @@ pub fn main_with_args(argv: &[String], out: &mut dyn Write, err: &mut dyn Write)
         return 2;
     };
     let wants_help = rest.iter().any(|a| a == "--help" || a == "-h");
+    match planted::check_env() {
+        Ok(None) => {}
+        Ok(Some(name)) => {
+            let _ = writeln!(
+                err,
+                "mmdiff: planted fault `{name}` is active in the subject"
+            );
+        }
+        Err(e) => {
+            let _ = writeln!(err, "error: {e}");
+            return 2;
+        }
+    }
     match command.as_str() {
         "help" | "--help" | "-h" => match rest.first() {
             None => {
@@ -78,6 +105,9 @@ pub fn main_with_args(argv: &[String], out: &mut dyn Write, err: &mut dyn Write)
         "fuzz" => fuzz::command(rest, out, err),
         "replay" => replay::command(rest, out, err),
         "convert" => convert::command(rest, out, err),
+        "minimize" => minimize::command(rest, out, err),
+        "explain" => explain::command(rest, out, err),
+        "triage" => promote::command(rest, out, err),
         "bench" => bench::command(rest, out, err),
         // Not in the usage: the peak-heap probe `bench` runs as a child.
         "bench-child" => bench::child_command(rest, out, err),

@@ -168,7 +168,7 @@ fn needs_vm_write(c: &mut Checker, p: &ProcState, covered: &[(&VmaState, u64, u6
 
 /// The folio page a non-present entry refers to; other targets (zero
 /// pages, raw pfns) are reported.
-fn folio_target(c: &mut Checker, here: &str, kind: &str, target: Target) -> Option<(FolioId, u32)> {
+fn folio_target(c: &mut Checker, here: &At, kind: &str, target: Target) -> Option<(FolioId, u32)> {
     match target {
         Target::Folio { folio, page } => Some((folio, page)),
         Target::Zero | Target::HugeZero { .. } => {
@@ -190,7 +190,7 @@ fn folio_target(c: &mut Checker, here: &str, kind: &str, target: Target) -> Opti
 
 /// Whether `len` pages from `page` lie inside an existing folio; reports
 /// what does not.
-fn in_folio(c: &mut Checker, here: &str, folio: FolioId, page: u32, len: u64) -> bool {
+fn in_folio(c: &mut Checker, here: &At, folio: FolioId, page: u32, len: u64) -> bool {
     let name = folio_name(folio);
     let Some(f) = c.st.folios.get(&folio) else {
         c.report(
@@ -212,7 +212,7 @@ fn in_folio(c: &mut Checker, here: &str, folio: FolioId, page: u32, len: u64) ->
     true
 }
 
-fn pmd_leaf(c: &mut Checker, here: &str, r: &EntryRun, target: Target) {
+fn pmd_leaf(c: &mut Checker, here: &At, r: &EntryRun, target: Target) {
     let pmd = PMD_PAGES as u64;
     let aligned = r.start.is_multiple_of(pmd) && r.len == PMD_PAGES;
     let target_ok = match target {
@@ -234,7 +234,7 @@ fn pmd_leaf(c: &mut Checker, here: &str, r: &EntryRun, target: Target) {
 fn zero_page(
     c: &mut Checker,
     p: &ProcState,
-    here: &str,
+    here: &At,
     covered: &[(&VmaState, u64, u64)],
     level: Level,
     target: Target,
@@ -279,7 +279,7 @@ fn zero_page(
 /// mapping of a page that is not anon-exclusive breaks (`None`: read-only).
 fn mapped_folio(
     c: &mut Checker,
-    here: &str,
+    here: &At,
     level: Level,
     folio: FolioId,
     page: u32,

@@ -8,6 +8,19 @@ impl Divergence {
         self.op.as_ref().map_or("new", |op| op.kind().keyword())
     }
 
+    /// Who is at fault, for a comment on the divergent line of a repro:
+    /// `subject fails here`, `oracle and subject diverge here`.
+    pub fn blame(&self) -> String {
+        match &self.kind {
+            DivergenceKind::Invariant { model, .. }
+            | DivergenceKind::Panic { model, .. }
+            | DivergenceKind::Expectation { model, .. } => format!("{model} fails here"),
+            DivergenceKind::Outcome | DivergenceKind::State => {
+                format!("{} and {} diverge here", self.models[0], self.models[1])
+            }
+        }
+    }
+
     /// One line without the op: `oracle and subject outcomes differ`,
     /// `subject broke invariant refs-balance: ...`.
     pub fn reason(&self) -> String {

@@ -11,8 +11,55 @@ pub(super) fn digest_mode<A: Model, B: Model>(config: &Config, items: &[Item]) -
             ops_run: items.len(),
             divergence: None,
         },
-        Some(upto) => resolve::<A, B>(config, &items[..upto]),
+        Some(seen) => resolve::<A, B>(config, &items[..seen.upto]),
     }
+}
+
+/// Locate mode: the fast pass, then on a difference at op `k` the full
+/// comparison of op `k` alone, from models that replayed ops `0..k` raw.
+pub(super) fn locate_mode<A: Model, B: Model>(config: &Config, items: &[Item]) -> LockstepReport {
+    let Some(seen) = digest_pass::<A, B>(config, items) else {
+        return LockstepReport {
+            ops_run: items.len(),
+            divergence: None,
+        };
+    };
+    let upto = &items[..seen.upto];
+    let located = if seen.at_op {
+        compare_last::<A, B>(config, upto)
+    } else {
+        None
+    };
+    match located {
+        Some(d) => LockstepReport {
+            ops_run: seen.upto,
+            divergence: Some(d),
+        },
+        None => resolve::<A, B>(config, upto),
+    }
+}
+
+/// The full comparison of the last of `items`, the others replayed raw;
+/// `None` when that shows nothing (or the replay panicked, which the fast
+/// pass just ran without panicking, so never for deterministic models).
+fn compare_last<A: Model, B: Model>(config: &Config, items: &[Item]) -> Option<Box<Divergence>> {
+    let ((op, expect), before) = items.split_last()?;
+    let mut a = catch(Stage::New, || A::new(config)).ok()?;
+    let mut b = catch(Stage::New, || B::new(config)).ok()?;
+    catch(Stage::Apply, || {
+        for (op, _) in before {
+            a.apply(op);
+            b.apply(op);
+        }
+    })
+    .ok()?;
+    let index = before.len();
+    let mut ra = Runner::resume(a, index, invariants::check).ok()?;
+    let mut rb = Runner::resume(b, index, invariants::check).ok()?;
+    let models = [ra.name(), rb.name()];
+    let sa = ra.step(op, *expect);
+    let sb = rb.step(op, None);
+    compare_step(index, op, models, (sa, ra.state()), (sb, rb.state()))
 }
 
 /// Runs ops drawn one by one from A's canonical state in Digest mode, for
@@ -111,21 +158,36 @@ fn resolve<A: Model, B: Model>(config: &Config, items: &[Item]) -> LockstepRepor
     }
 }
 
-/// The fast pass: `None` when nothing differs; else how many ops the
-/// Full re-run must replay to see what Digest mode saw.
-fn digest_pass<A: Model, B: Model>(config: &Config, items: &[Item]) -> Option<usize> {
+/// What the fast pass saw.
+struct Seen {
+    /// How many ops the Full re-run must replay to see it.
+    upto: usize,
+    /// True when op `upto - 1` itself differed (outcome, digest, panic,
+    /// expectation); false when only the initial or the final states did.
+    at_op: bool,
+}
+
+/// The fast pass: `None` when nothing differs.
+fn digest_pass<A: Model, B: Model>(config: &Config, items: &[Item]) -> Option<Seen> {
+    let before_first = Some(Seen {
+        upto: 0,
+        at_op: false,
+    });
     let (Ok(mut a), Ok(mut b)) = (
         catch(Stage::New, || A::new(config)),
         catch(Stage::New, || B::new(config)),
     ) else {
-        return Some(0);
+        return before_first;
     };
     // The initial states once in full: Full mode checks them too.
     if !final_states_agree(&a, &b) {
-        return Some(0);
+        return before_first;
     }
     for (i, (op, expect)) in items.iter().enumerate() {
-        let seen = Some(i + 1);
+        let seen = Some(Seen {
+            upto: i + 1,
+            at_op: true,
+        });
         let (Ok(oa), Ok(ob)) = (
             catch(Stage::Apply, || a.apply(op)),
             catch(Stage::Apply, || b.apply(op)),
@@ -152,7 +214,10 @@ fn digest_pass<A: Model, B: Model>(config: &Config, items: &[Item]) -> Option<us
             }
         }
     }
-    (!final_states_agree(&a, &b)).then_some(items.len())
+    (!final_states_agree(&a, &b)).then_some(Seen {
+        upto: items.len(),
+        at_op: false,
+    })
 }
 
 /// True when both canonical states are equal and break no invariant (and

@@ -164,11 +164,13 @@ fn ops() -> Vec<Op> {
     ]
 }
 
-fn both<B: Model>(ops: &[Op]) -> [LockstepReport; 2] {
+/// Full, Digest and Locate mode reports of `Toy<CLEAN>` against `B`.
+fn both<B: Model>(ops: &[Op]) -> [LockstepReport; 3] {
     let c = Config::default();
     [
         run_lockstep::<Toy<CLEAN>, B>(&c, ops, Check::Full),
         run_lockstep::<Toy<CLEAN>, B>(&c, ops, Check::Digest),
+        run_lockstep::<Toy<CLEAN>, B>(&c, ops, Check::Locate),
     ]
 }
 
@@ -176,13 +178,14 @@ fn both<B: Model>(ops: &[Op]) -> [LockstepReport; 2] {
 /// divergence at `index`, and returns it.
 #[track_caller]
 fn diverges<B: Model>(index: usize, signature: &str) -> Divergence {
-    let [full, digest] = both::<B>(&ops());
+    let [full, digest, locate] = both::<B>(&ops());
     let d = full.divergence.clone().expect("Full mode finds the bug");
     assert_eq!(d.index, index, "{}", d.explain());
     assert_eq!(d.signature, signature, "{}", d.explain());
     assert_eq!(full.ops_run, index + 1);
     assert_eq!(d.models, ["oracle", "subject"]);
     assert_eq!(digest, full, "Digest mode reports what Full mode does");
+    assert_eq!(locate, full, "Locate mode reports what Full mode does");
     *d
 }
 
@@ -398,18 +401,23 @@ fn digest_invisible_difference_is_found_at_the_end_and_located() {
 /// see and that is gone by the end of the run.
 #[test]
 fn digest_mode_misses_a_transient_invisible_difference() {
-    let [full, digest] = both::<Toy<SHARING_ONCE>>(&ops());
+    let [full, digest, locate] = both::<Toy<SHARING_ONCE>>(&ops());
     let d = full.divergence.expect("Full mode sees it");
     assert_eq!(
         (d.index, d.signature.as_str()),
         (3, "cma-evacuate/state:entry.target")
     );
     assert!(digest.passed());
+    assert!(locate.passed());
 }
 
 #[test]
 fn a_wrong_model_digest_is_reported_by_digest_mode() {
-    let [full, digest] = both::<Toy<BAD_DIGEST>>(&ops());
+    let [full, digest, locate] = both::<Toy<BAD_DIGEST>>(&ops());
+    assert_eq!(
+        locate, digest,
+        "an op that shows nothing in full is re-run in full"
+    );
     assert!(full.passed(), "Full mode never calls Model::digest");
     let d = digest.divergence.expect("Digest mode sees it");
     assert_eq!(d.index, 3);
@@ -485,7 +493,7 @@ fn generated_sequences_find_what_full_mode_finds() {
         let (drawn, r) = generated::<B>(100);
         // Drawing stops at the divergent op.
         assert_eq!(drawn, ops()[..=3]);
-        let [_, digest] = both::<B>(&ops());
+        let [_, digest, _] = both::<B>(&ops());
         assert_eq!(r, digest, "{signature}");
         assert_eq!(
             r.divergence.map(|d| d.signature),

@@ -159,6 +159,8 @@ impl World {
 
     /// `try_grab_folio(folio, refs, flags)` for `refs` pages of one folio.
     pub(crate) fn try_grab_folio_refs(&mut self, folio: FolioId, pin: bool, refs: i64) {
+        #[cfg(feature = "planted")]
+        let pin = pin && (self.folio(folio).is_large() || !planted!(Seed003PinWithoutBias));
         let f = self.folio_mut(folio);
         if !pin {
             f.refcount += refs;
@@ -184,6 +186,8 @@ impl World {
         let Some(f) = self.folios.get_mut(&folio) else {
             return;
         };
+        #[cfg(feature = "planted")]
+        let pin = pin && (f.is_large() || !planted!(Seed003PinWithoutBias));
         let put = if !pin {
             refs
         } else if f.is_large() {

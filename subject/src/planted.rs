@@ -1,0 +1,166 @@
+//! Planted faults: known bugs that can be switched on in the subject, to
+//! measure what the harness finds and how well it minimizes (a
+//! ground-truth benchmark, like Magma does for fuzzers).
+//!
+//! Only built with the `planted` cargo feature; the default build has none
+//! of this code. Each fault is modelled on a real kernel bug class and
+//! named after it. One fault at a time is active per thread: selected with
+//! [`select`] / [`with`], or for a whole process by the environment
+//! variable [`ENV`] (read once per thread, at first use). Selection is an
+//! explicit input, like everything else that decides a result.
+//!
+//! Every hook in the subject is a `#[cfg(feature = "planted")]` statement
+//! that asks [`on`] for its fault and, if so, takes the buggy path.
+
+use std::cell::Cell;
+
+/// The environment variable naming the active fault.
+pub const ENV: &str = "MMDIFF_PLANTED";
+
+macro_rules! faults {
+    ($($(#[doc = $doc:literal])* $variant:ident = $name:literal,)*) => {
+        /// A planted fault.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum Fault {
+            $($(#[doc = $doc])* $variant,)*
+        }
+
+        impl Fault {
+            /// Every fault, in declaration order.
+            pub const ALL: &'static [Fault] = &[$(Fault::$variant,)*];
+
+            /// The fault's name, as [`ENV`] and `--planted` take it.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(Fault::$variant => $name,)*
+                }
+            }
+
+            /// What the fault does, and the real bug it is modelled on.
+            pub fn about(self) -> &'static str {
+                match self {
+                    $(Fault::$variant => concat!($($doc, "\n"),*).trim_ascii(),)*
+                }
+            }
+        }
+    };
+}
+
+faults! {
+    /// A CPU write to page 1 of a window stores the value plus one. Not a
+    /// kernel bug: a fault any campaign finds at once, to check the harness.
+    Canary = "canary",
+    /// `try_grab_folio` counts a pin on a small folio as one plain
+    /// reference instead of `GUP_PIN_COUNTING_BIAS`, so
+    /// `folio_maybe_dma_pinned()` is false for a pinned page (seed 003;
+    /// the class of bugs `GUP_PIN_COUNTING_BIAS` exists to prevent).
+    Seed003PinWithoutBias = "seed003-pin-without-bias",
+    /// `change_softleaf_pte()` leaves a writable device-private entry
+    /// writable when mprotect removes write permission (seed 001).
+    Seed001MprotectKeepsDeviceWrite = "seed001-mprotect-keeps-device-write",
+    /// `copy_nonpresent_pte()` leaves a writable device-private entry
+    /// writable in parent and child of a COW fork (seed 001).
+    Seed001ForkKeepsDeviceWrite = "seed001-fork-keeps-device-write",
+    /// `copy_present_pte()` shares a maybe-pinned exclusive anon page with
+    /// the child instead of copying it (`folio_needs_cow_for_dma` ignored:
+    /// the bug class of commit 70e806e4e645, "mm: Do early cow for pinned
+    /// pages during fork() for ptes").
+    ForkSharesPinnedPage = "fork-shares-pinned-page",
+    /// `can_split_folio()` ignores pins: a pinned THP is split and its
+    /// pieces lose the pincount.
+    ThpSplitDropsPincount = "thp-split-drops-pincount",
+    /// Device migration skips the expected-refcount checks
+    /// (`migrate_vma_check_page()` and the freeze in
+    /// `folio_migrate_mapping()`), so a page with extra references (a GUP
+    /// reference, a lock holder) is migrated away under its user.
+    MigrateIgnoresExtraRefs = "migrate-ignores-extra-refs",
+}
+
+impl Fault {
+    /// The fault named `name`, if there is one.
+    pub fn from_name(name: &str) -> Option<Fault> {
+        Fault::ALL.iter().copied().find(|f| f.name() == name)
+    }
+}
+
+/// The fault [`ENV`] names: `Ok(None)` when it is unset or empty, an error
+/// listing the names when it names none.
+pub fn from_env() -> Result<Option<Fault>, String> {
+    match std::env::var(ENV) {
+        Err(_) => Ok(None),
+        Ok(name) if name.is_empty() => Ok(None),
+        Ok(name) => Fault::from_name(&name).map(Some).ok_or_else(|| {
+            let names: Vec<&str> = Fault::ALL.iter().map(|f| f.name()).collect();
+            format!(
+                "{ENV}={name}: no such planted fault (known: {})",
+                names.join(", ")
+            )
+        }),
+    }
+}
+
+thread_local! {
+    // A bad name in the environment selects nothing here; front ends
+    // check `from_env()` first and report it.
+    static ACTIVE: Cell<Option<Fault>> = Cell::new(from_env().ok().flatten());
+}
+
+/// Makes `fault` (or none) the active fault of this thread.
+pub fn select(fault: Option<Fault>) {
+    ACTIVE.with(|a| a.set(fault));
+}
+
+/// The active fault of this thread.
+pub fn active() -> Option<Fault> {
+    ACTIVE.with(|a| a.get())
+}
+
+/// Runs `body` with `fault` active on this thread, then restores the
+/// previous selection (also when `body` panics).
+pub fn with<R>(fault: Option<Fault>, body: impl FnOnce() -> R) -> R {
+    struct Restore(Option<Fault>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            select(self.0);
+        }
+    }
+    let _restore = Restore(active());
+    select(fault);
+    body()
+}
+
+/// True when `fault` is the active one: the question every hook asks.
+pub fn on(fault: Fault) -> bool {
+    active() == Some(fault)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_are_unique() {
+        for &f in Fault::ALL {
+            assert_eq!(Fault::from_name(f.name()), Some(f));
+            assert!(!f.about().is_empty(), "{f:?} is undocumented");
+        }
+        let mut names: Vec<&str> = Fault::ALL.iter().map(|f| f.name()).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), Fault::ALL.len());
+        assert_eq!(Fault::from_name("no-such-fault"), None);
+    }
+
+    #[test]
+    fn selection_is_scoped_to_the_thread_and_the_closure() {
+        select(None);
+        with(Some(Fault::Canary), || {
+            assert!(on(Fault::Canary));
+            assert!(!on(Fault::ForkSharesPinnedPage));
+            std::thread::spawn(|| assert_eq!(active(), from_env().ok().flatten()))
+                .join()
+                .expect("thread runs");
+        });
+        assert_eq!(active(), None);
+    }
+}
