@@ -24,7 +24,7 @@
 use std::hash::{Hash, Hasher};
 
 use crate::op::{DevId, ProcId, PMD_PAGES};
-use crate::outcome::{HmmPfn, MigrateSrc, Outcome, Payload};
+use crate::outcome::{MigrateSrc, Outcome, Payload};
 use crate::state::*;
 
 /// A deterministic 64-bit hasher: one rotate-xor-multiply per word (as
@@ -355,16 +355,16 @@ pub fn outcome_hash(o: &Outcome) -> u64 {
         Outcome::Ok(Payload::Translate { page, shift }) => {
             hash_of(&(1u8, anon_page(*page), *shift))
         }
+        // The maximal runs of the words with folio ids left out: a
+        // function of that word sequence alone (maximal runs are unique;
+        // map_pages merges runs of different folios that continue each
+        // other once the ids are gone), at a cost per run, not per page.
         Outcome::Ok(Payload::Pfns(words)) => {
+            let anon = words.map_pages(anon_page);
             let mut h = Mix::default();
-            2u8.hash(&mut h);
-            words.len().hash(&mut h);
-            for w in words {
-                HmmPfn {
-                    page: w.page.map(anon_page),
-                    ..*w
-                }
-                .hash(&mut h);
+            (2u8, anon.len()).hash(&mut h);
+            for r in anon.runs() {
+                (r.first, r.count).hash(&mut h);
             }
             h.finish()
         }

@@ -17,6 +17,7 @@ pub mod model;
 pub mod op;
 pub mod outcome;
 pub mod run;
+pub mod runs;
 pub mod state;
 #[cfg(any(test, feature = "strategies"))]
 pub mod strategies;

@@ -2,6 +2,7 @@
 //! so everything in them is canonical: folio references inside an outcome
 //! are renamed with the same map as the canonical state.
 
+pub use crate::runs::{PfnRun, PfnRuns};
 use crate::state::{FolioId, PageRef, Renames};
 
 /// An error number, as the kernel returns it (printed without the minus sign).
@@ -108,8 +109,9 @@ pub enum Payload {
     Data { base: u64, values: Vec<u64> },
     /// A translated IOMMU entry: the page and the entry's page shift.
     Translate { page: PageRef, shift: u8 },
-    /// `hmm_range_fault` output, one word per page.
-    Pfns(Vec<HmmPfn>),
+    /// `hmm_range_fault` output, one word per page, stored as runs: a
+    /// PMD-mapped THP is one run, not 512 words.
+    Pfns(PfnRuns),
     /// `migrate_vma_setup` / `migrate_vma_pages`: `cpages` and the `src[]`
     /// array as the driver sees it.
     Migrate { cpages: u64, src: Vec<MigrateSrc> },
@@ -193,15 +195,11 @@ impl Outcome {
                 page: page.renamed(renames),
                 shift: *shift,
             }),
-            Outcome::Ok(Payload::Pfns(words)) => Outcome::Ok(Payload::Pfns(
-                words
-                    .iter()
-                    .map(|w| HmmPfn {
-                        page: page(&w.page),
-                        ..*w
-                    })
-                    .collect(),
-            )),
+            // Renaming keeps page indexes, so it commutes with advancing;
+            // map_pages merges runs of folios that now share a name.
+            Outcome::Ok(Payload::Pfns(words)) => {
+                Outcome::Ok(Payload::Pfns(words.map_pages(|p| p.renamed(renames))))
+            }
             Outcome::Ok(Payload::Migrate { cpages, src }) => Outcome::Ok(Payload::Migrate {
                 cpages: *cpages,
                 src: src
@@ -216,7 +214,9 @@ impl Outcome {
         }
     }
 
-    /// Folio ids mentioned by this outcome (raw ids before renaming).
+    /// Folio ids mentioned by this outcome (raw ids before renaming), in
+    /// order, possibly repeated (`pfns`: once per run, a run being inside
+    /// one folio).
     pub fn folios(&self) -> Vec<FolioId> {
         let of = |p: &Option<PageRef>| match p {
             Some(PageRef::Folio { folio, .. }) => Some(*folio),
@@ -224,7 +224,11 @@ impl Outcome {
         };
         match self {
             Outcome::Ok(Payload::Translate { page, .. }) => of(&Some(*page)).into_iter().collect(),
-            Outcome::Ok(Payload::Pfns(words)) => words.iter().filter_map(|w| of(&w.page)).collect(),
+            Outcome::Ok(Payload::Pfns(words)) => words
+                .runs()
+                .iter()
+                .filter_map(|r| of(&r.first.page))
+                .collect(),
             Outcome::Ok(Payload::Migrate { src, .. }) => {
                 src.iter().filter_map(|e| of(&e.page)).collect()
             }

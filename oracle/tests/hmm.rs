@@ -88,7 +88,7 @@ fn hmm_full(
 
 fn words(out: Outcome) -> Vec<HmmPfn> {
     match out {
-        Outcome::Ok(Payload::Pfns(w)) => w,
+        Outcome::Ok(Payload::Pfns(w)) => w.to_vec(),
         other => panic!("not pfn words: {other:?}"),
     }
 }

@@ -49,8 +49,9 @@ impl World {
                     target: Target::Folio { folio, page: sub },
                     ..
                 }) if n > 1 => {
-                    let sub = sub as usize;
-                    values.extend_from_slice(&self.folio(folio).contents[sub..sub + n as usize]);
+                    self.folio(folio)
+                        .contents
+                        .extend_values(&mut values, sub, n as u32);
                 }
                 _ => values.push(self.page_value(p, page)),
             }
@@ -76,11 +77,13 @@ impl World {
                     target: Target::Folio { folio, page: sub },
                     ..
                 }) if n > 1 => {
-                    let contents = &mut self.folio_mut(folio).contents;
-                    for i in 0..n {
-                        let r = rel as u64 + i;
-                        contents[sub as usize + i as usize] = fill.value_at(r);
-                    }
+                    // Page `rel + i` gets `fill.value_at(rel + i)`: one
+                    // contents run for the batch (a constant or the index
+                    // pattern). Oracle rule preserved (`cpu_write`, page
+                    // by page): the folio reads as after those stores.
+                    self.folio_mut(folio)
+                        .contents
+                        .fill_pattern(sub, n as u32, fill, rel as u64);
                 }
                 _ => self.set_page_value(p, page, fill.value_at(rel as u64)),
             }
@@ -154,7 +157,7 @@ impl World {
 
     pub fn target_value(&self, target: &Target) -> u64 {
         match *target {
-            Target::Folio { folio, page } => self.folio(folio).contents[page as usize],
+            Target::Folio { folio, page } => self.folio(folio).contents.get(page as usize),
             Target::Zero | Target::HugeZero { .. } => 0,
             Target::Io { obj, page } => self
                 .objects
@@ -169,7 +172,7 @@ impl World {
             Some(Entry::Present {
                 target: Target::Folio { folio, page: sub },
                 ..
-            }) => self.folio_mut(folio).contents[sub as usize] = value,
+            }) => self.folio_mut(folio).contents.set(sub as usize, value),
             Some(Entry::Present {
                 target: Target::Io { obj, page: idx },
                 ..

@@ -13,6 +13,7 @@ use mmdiff_core::state::{
     FolioId, Memory, MirrorEntry, MirrorState, MirrorTag, NotifierState, PageRef,
 };
 
+use crate::runs::page_advanced;
 use crate::world::World;
 
 /// One device's state.
@@ -29,21 +30,41 @@ pub struct Device {
     pub mirrors: BTreeMap<usize, MirrorTable>,
 }
 
-/// One device page table: address -> (page, tag), with a reverse index
-/// from folio to addresses so that "forget this folio" (after it migrated
-/// away or was split) does not scan the table. Reads go through `Deref`;
-/// every change goes through the methods below, which keep the index.
-#[derive(Clone, Debug, Default)]
-pub struct MirrorTable {
-    entries: BTreeMap<u64, (PageRef, MirrorTag)>,
-    by_folio: BTreeSet<(FolioId, u64)>,
+/// One run of a device page table: `len` addresses from the run's first
+/// address, address `k` of the run mapping `target` advanced by `k`
+/// (`runs::page_advanced`), all with `tag`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MirrorRun {
+    pub len: u64,
+    pub target: PageRef,
+    pub tag: MirrorTag,
 }
 
-impl std::ops::Deref for MirrorTable {
-    type Target = BTreeMap<u64, (PageRef, MirrorTag)>;
-    fn deref(&self) -> &Self::Target {
-        &self.entries
+impl MirrorRun {
+    fn at(&self, k: u64) -> (PageRef, MirrorTag) {
+        (page_advanced(self.target, k), self.tag)
     }
+}
+
+/// One device page table: address -> (page, tag), kept as runs of
+/// addresses that map consecutive pages of one folio with one tag (a
+/// device THP mapped by `dmirror_migrate_finalize_and_map` is one run, not
+/// 512 entries), with a reverse index from folio to its runs so that
+/// "forget this folio" (after it migrated away or was split) does not scan
+/// the table.
+///
+/// What it must preserve (oracle `Device::mirrors`, a map address ->
+/// (page, tag)): reads address by address exactly as the oracle's table
+/// (`get`, `iter`), and every change has the effect of the oracle's
+/// per-address inserts and removals. test_hmm's own table (an xarray of entries) is per page;
+/// the runs are this model's compression, cut and merged as entries change.
+#[derive(Clone, Debug, Default)]
+pub struct MirrorTable {
+    /// Runs by first address; never overlapping, none empty. Adjacent
+    /// runs that continue each other are merged.
+    runs: BTreeMap<u64, MirrorRun>,
+    /// `(folio, first address)` of every run naming a folio page.
+    by_folio: BTreeSet<(FolioId, u64)>,
 }
 
 fn page_folio(r: &PageRef) -> Option<FolioId> {
@@ -54,45 +75,181 @@ fn page_folio(r: &PageRef) -> Option<FolioId> {
 }
 
 impl MirrorTable {
-    pub fn insert(&mut self, addr: u64, entry: (PageRef, MirrorTag)) {
-        self.remove(&addr);
-        if let Some(f) = page_folio(&entry.0) {
-            self.by_folio.insert((f, addr));
-        }
-        self.entries.insert(addr, entry);
+    /// The entry of address `addr`.
+    pub fn get(&self, addr: u64) -> Option<(PageRef, MirrorTag)> {
+        let (&s, r) = self.runs.range(..=addr).next_back()?;
+        (addr < s + r.len).then(|| r.at(addr - s))
     }
 
-    pub fn remove(&mut self, addr: &u64) -> Option<(PageRef, MirrorTag)> {
-        let old = self.entries.remove(addr)?;
-        if let Some(f) = page_folio(&old.0) {
-            self.by_folio.remove(&(f, *addr));
+    /// Every entry, address by address, in address order.
+    pub fn iter(&self) -> impl Iterator<Item = (u64, PageRef, MirrorTag)> + '_ {
+        self.runs.iter().flat_map(|(&s, r)| {
+            (0..r.len).map(move |k| {
+                let (t, tag) = r.at(k);
+                (s + k, t, tag)
+            })
+        })
+    }
+
+    /// The runs overlapping `[start, end)`, clipped to it: `(first
+    /// address, run)`.
+    pub fn runs_in(&self, start: u64, end: u64) -> impl Iterator<Item = (u64, MirrorRun)> + '_ {
+        // An empty range meets nothing, not even a run around it.
+        let end = end.max(start);
+        let before = self
+            .runs
+            .range(..start)
+            .next_back()
+            .filter(|(&s, r)| s + r.len > start && start < end);
+        before
+            .into_iter()
+            .chain(self.runs.range(start..end))
+            .map(move |(&s, r)| {
+                let a = s.max(start);
+                let b = (s + r.len).min(end);
+                let run = MirrorRun {
+                    len: b - a,
+                    target: page_advanced(r.target, a - s),
+                    tag: r.tag,
+                };
+                (a, run)
+            })
+    }
+
+    /// Store one run (its addresses hold nothing).
+    fn put(&mut self, s: u64, r: MirrorRun) {
+        if let Some(f) = page_folio(&r.target) {
+            self.by_folio.insert((f, s));
         }
+        self.runs.insert(s, r);
+    }
+
+    /// Take one run out.
+    fn take(&mut self, s: u64) -> Option<MirrorRun> {
+        let r = self.runs.remove(&s)?;
+        if let Some(f) = page_folio(&r.target) {
+            self.by_folio.remove(&(f, s));
+        }
+        Some(r)
+    }
+
+    /// Make `addr` the first address of a run, if a run covers it.
+    fn split_at(&mut self, addr: u64) {
+        let Some((&s, &r)) = self.runs.range(..addr).next_back() else {
+            return;
+        };
+        if addr >= s + r.len {
+            return;
+        }
+        self.runs.get_mut(&s).expect("the run").len = addr - s;
+        let rest = MirrorRun {
+            len: s + r.len - addr,
+            target: page_advanced(r.target, addr - s),
+            tag: r.tag,
+        };
+        self.put(addr, rest);
+    }
+
+    /// Merge the run starting at `b` into the one ending there when it
+    /// continues it (same tag, next page of the same folio).
+    fn merge_at(&mut self, b: u64) {
+        let Some(&next) = self.runs.get(&b) else {
+            return;
+        };
+        let Some((&s, &prev)) = self.runs.range(..b).next_back() else {
+            return;
+        };
+        if s + prev.len != b
+            || prev.tag != next.tag
+            || page_advanced(prev.target, prev.len) != next.target
+        {
+            return;
+        }
+        self.take(b);
+        self.runs.get_mut(&s).expect("the run").len += next.len;
+    }
+
+    /// Address `addr` maps `entry` (whatever it mapped before goes).
+    pub fn insert(&mut self, addr: u64, entry: (PageRef, MirrorTag)) {
+        self.insert_run(addr, 1, entry.0, entry.1);
+    }
+
+    /// Addresses `[addr, addr + n)` map `target` advanced by their offset,
+    /// with `tag`: the oracle's `n` inserts in a row.
+    pub fn insert_run(&mut self, addr: u64, n: u64, target: PageRef, tag: MirrorTag) {
+        if n == 0 {
+            return;
+        }
+        self.remove_range(addr, addr + n);
+        self.put(
+            addr,
+            MirrorRun {
+                len: n,
+                target,
+                tag,
+            },
+        );
+        self.merge_at(addr + n);
+        self.merge_at(addr);
+    }
+
+    pub fn remove(&mut self, addr: u64) -> Option<(PageRef, MirrorTag)> {
+        let old = self.get(addr)?;
+        self.remove_range(addr, addr + 1);
         Some(old)
     }
 
     /// Drop every entry in `[start, end)`.
     pub fn remove_range(&mut self, start: u64, end: u64) {
-        let doomed: Vec<u64> = self.entries.range(start..end).map(|(&a, _)| a).collect();
+        if start >= end {
+            return;
+        }
+        self.split_at(start);
+        self.split_at(end);
+        let doomed: Vec<u64> = self.runs.range(start..end).map(|(&a, _)| a).collect();
         for a in doomed {
-            self.remove(&a);
+            self.take(a);
         }
     }
 
-    /// Addresses whose entry names `folio`.
-    pub fn addresses_of(&self, folio: FolioId) -> Vec<u64> {
-        self.by_folio
+    /// Drop every entry naming a page of `folio` (the oracle removes them
+    /// address by address; a run names one folio, so whole runs go).
+    pub fn remove_folio(&mut self, folio: FolioId) {
+        let starts: Vec<u64> = self
+            .by_folio
             .range((folio, 0)..=(folio, u64::MAX))
             .map(|&(_, a)| a)
-            .collect()
+            .collect();
+        for s in starts {
+            self.take(s);
+        }
     }
 
-    /// Replace the page of every entry naming `folio` by `new(page)`.
+    /// Replace the page of every entry naming `folio` by `new(page)`,
+    /// address by address.
     pub fn repoint(&mut self, folio: FolioId, new: impl Fn(PageRef) -> PageRef) {
-        for addr in self.addresses_of(folio) {
-            if let Some(&(r, tag)) = self.entries.get(&addr) {
-                self.insert(addr, (new(r), tag));
+        let starts: Vec<u64> = self
+            .by_folio
+            .range((folio, 0)..=(folio, u64::MAX))
+            .map(|&(_, a)| a)
+            .collect();
+        // All of the folio's runs go first, so that a new page merging
+        // with a neighbour never hides a run still to be re-pointed.
+        let old: Vec<(u64, MirrorRun)> = starts
+            .into_iter()
+            .filter_map(|s| Some((s, self.take(s)?)))
+            .collect();
+        for (s, r) in old {
+            for k in 0..r.len {
+                let (t, tag) = r.at(k);
+                self.insert(s + k, (new(t), tag));
             }
         }
+    }
+
+    /// Runs stored (a measure of the representation, for tests).
+    pub fn run_count(&self) -> usize {
+        self.runs.len()
     }
 }
 
@@ -205,9 +362,12 @@ impl World {
                 proc: ProcId(p as u8),
                 entries: m
                     .iter()
-                    .map(|(&page, &(target, tag))| MirrorEntry { page, target, tag })
+                    .map(|(page, target, tag)| MirrorEntry { page, target, tag })
                     .collect(),
             })
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests;

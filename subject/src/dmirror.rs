@@ -197,8 +197,8 @@ impl World {
     pub fn dev_check_exclusive(&mut self, d: DevId, p: usize, start: u64, end: u64) -> Outcome {
         let mirror = self.mirror_mut(d, p);
         if mirror
-            .range(start..end)
-            .any(|(_, &(_, tag))| tag == MirrorTag::Atomic)
+            .runs_in(start, end)
+            .any(|(_, r)| r.tag == MirrorTag::Atomic)
         {
             return Outcome::Err(Errno::EPERM);
         }
@@ -217,7 +217,7 @@ impl World {
     ) -> Option<u64> {
         let mirror = self.device(d).mirrors.get(&p);
         for page in from..end {
-            let Some(&(target, _)) = mirror.and_then(|m| m.get(&page)) else {
+            let Some((target, _)) = mirror.and_then(|m| m.get(page)) else {
                 return Some(page);
             };
             values.push(self.dmirror_page_value(target));
@@ -239,14 +239,14 @@ impl World {
         fill: Fill,
     ) -> Result<(), u64> {
         for page in from..end {
-            let entry = self.device(d).mirrors.get(&p).and_then(|m| m.get(&page));
-            let Some(&(target, MirrorTag::Write)) = entry else {
+            let entry = self.device(d).mirrors.get(&p).and_then(|m| m.get(page));
+            let Some((target, MirrorTag::Write)) = entry else {
                 return Err(page);
             };
             let value = fill.value_at(base + (page - start));
             match target {
                 PageRef::Folio { folio, page: sub } => match self.folios.get_mut(&folio) {
-                    Some(f) => f.contents[sub as usize] = value,
+                    Some(f) => f.contents.set(sub as usize, value),
                     None => debug_assert!(false, "device table entry of a freed folio"),
                 },
                 PageRef::Zero | PageRef::HugeZero { .. } => {
@@ -261,7 +261,7 @@ impl World {
     fn dmirror_page_value(&self, target: PageRef) -> u64 {
         match target {
             PageRef::Folio { folio, page } => match self.folios.get(&folio) {
-                Some(f) => f.contents[page as usize],
+                Some(f) => f.contents.get(page as usize),
                 None => {
                     debug_assert!(false, "device table entry of a freed folio");
                     0

@@ -77,14 +77,21 @@ impl World {
             self.migrate_device_finalize(&mut m);
             addr = next;
         }
-        // dmirror_do_read() of the whole range.
+        // dmirror_do_read() of the whole range, a device-table run at a
+        // time. Oracle rule preserved (`migrate_to_dev`, page by page): the
+        // same values in order, and ENOENT when any page has no entry.
         let mut values = Vec::with_capacity((end - start) as usize);
-        for page in start..end {
-            let Some(&(target, _)) = self.device(d).mirrors.get(&p).and_then(|m| m.get(&page))
-            else {
+        let Some(mirror) = self.device(d).mirrors.get(&p) else {
+            return Outcome::Err(Errno::ENOENT);
+        };
+        for (addr, run) in mirror.runs_in(start, end) {
+            if addr != start + values.len() as u64 {
                 return Outcome::Err(Errno::ENOENT);
-            };
-            values.push(self.mirror_page_value(&target));
+            }
+            self.mirror_run_values(&mut values, run.target, run.len);
+        }
+        if values.len() as u64 != end - start {
+            return Outcome::Err(Errno::ENOENT);
         }
         Outcome::Ok(Payload::Dev {
             cpages: end - start,
@@ -93,15 +100,18 @@ impl World {
         })
     }
 
-    /// What a device reads through a device-PT entry.
-    fn mirror_page_value(&self, r: &PageRef) -> u64 {
-        match *r {
-            PageRef::Folio { folio, page } => self
-                .folios
-                .get(&folio)
-                .and_then(|f| f.contents.get(page as usize).copied())
-                .unwrap_or(0),
-            PageRef::Zero | PageRef::HugeZero { .. } => 0,
+    /// What a device reads through `n` device-PT entries mapping the pages
+    /// from `first` on (one run of the table).
+    fn mirror_run_values(&self, values: &mut Vec<u64>, first: PageRef, n: u64) {
+        match first {
+            PageRef::Folio { folio, page } => match self.folios.get(&folio) {
+                // A run never leaves its folio, so the pages are in it.
+                Some(f) => f.contents.extend_values(values, page, n as u32),
+                None => values.extend(std::iter::repeat_n(0, n as usize)),
+            },
+            PageRef::Zero | PageRef::HugeZero { .. } => {
+                values.extend(std::iter::repeat_n(0, n as usize))
+            }
         }
     }
 
@@ -148,8 +158,8 @@ impl World {
                 let nr = src.map_or(NR as usize, |(f, _)| self.folio(f).nr_pages() as usize);
                 for k in 0..nr.min(n - i) {
                     if let Some(x) = self.alloc_device_folio(d, 0) {
-                        let v = src.map_or(0, |(f, _)| self.folio(f).contents[k]);
-                        self.folio_mut(x).contents[0] = v;
+                        let v = src.map_or(0, |(f, _)| self.folio(f).contents.get(k));
+                        self.folio_mut(x).contents.set(0, v);
                         m.dst[i + k] = Some(PageRef::Folio { folio: x, page: 0 });
                         write[i + k] = e.write;
                     }
@@ -160,15 +170,19 @@ impl World {
             m.dst[i] = Some(PageRef::Folio { folio: dp, page: 0 });
             write[i] = e.write;
             if large {
-                for k in 0..NR as usize {
-                    let v = src.map_or(0, |(f, _)| self.folio(f).contents[k]);
-                    self.folio_mut(dp).contents[k] = v;
+                // Page k of the source into page k of the device THP, as
+                // one copy of the source's contents runs. Oracle rule
+                // preserved (`dmirror_migrate_alloc_and_copy`, page by
+                // page): the copy reads as the source; a hole stays zeroed.
+                if let Some((f, _)) = src {
+                    let c = self.folio(f).contents.clone();
+                    self.folio_mut(dp).contents.copy_from(0, &c, 0, NR as u32);
                 }
                 i += NR as usize;
                 continue;
             }
-            let v = src.map_or(0, |(f, sub)| self.folio(f).contents[sub as usize]);
-            self.folio_mut(dp).contents[0] = v;
+            let v = src.map_or(0, |(f, sub)| self.folio(f).contents.get(sub as usize));
+            self.folio_mut(dp).contents.set(0, v);
             i += 1;
         }
         write
@@ -193,19 +207,16 @@ impl World {
             } else {
                 MirrorTag::Read
             };
-            let mirror = self.mirror_mut(d, v.p);
-            for k in 0..nr {
-                mirror.insert(
-                    v.start + i as u64 + k,
-                    (
-                        PageRef::Folio {
-                            folio: dst,
-                            page: k as u32,
-                        },
-                        tag,
-                    ),
-                );
-            }
+            // One device-table run for the folio's pages. Oracle rule
+            // preserved (`dmirror_migrate_finalize_and_map`: one insert
+            // per page, page k at address + k): `insert_run` has the
+            // effect of those inserts.
+            let first = PageRef::Folio {
+                folio: dst,
+                page: 0,
+            };
+            self.mirror_mut(d, v.p)
+                .insert_run(v.start + i as u64, nr, first, tag);
         }
     }
 
@@ -246,36 +257,45 @@ impl World {
             if big.is_none() && order == 0 {
                 return Err(Errno::ENOMEM);
             }
+            let covered = nr.min(n - i);
             if let Some(b) = big {
                 self.folio_mut(b).locked = true;
                 m.dst[i] = Some(PageRef::Folio { folio: b, page: 0 });
-            }
-            for k in 0..nr.min(n - i) {
-                let value = self.folio(sf).contents[k];
-                match big {
-                    Some(b) => self.folio_mut(b).contents[k] = value,
-                    None => {
-                        let Some(x) = self.alloc_folio(zone, 0) else {
-                            // Unlock and free the pages already allocated
-                            // for this entry, clear the rest.
-                            for j in 0..nr.min(n - i) {
-                                if let Some((f, _)) =
-                                    m.dst[i + j].take().as_ref().and_then(folio_of)
-                                {
-                                    self.folio_mut(f).locked = false;
-                                    self.folio_put(f, 1);
-                                }
-                            }
-                            return Err(Errno::ENOMEM);
-                        };
-                        self.folio_mut(x).locked = true;
-                        self.folio_mut(x).contents[0] = value;
-                        m.dst[i + k] = Some(PageRef::Folio { folio: x, page: 0 });
-                    }
+                // The copy and the device-PT erasure of the whole entry at
+                // once. Oracle rule preserved
+                // (`dmirror_devmem_fault_alloc_and_copy`, page by page):
+                // nothing can fail between the pages, so the copy reads as
+                // the source and the same addresses are erased.
+                let c = self.folio(sf).contents.clone();
+                self.folio_mut(b)
+                    .contents
+                    .copy_from(0, &c, 0, covered as u32);
+                let addr = v.start + i as u64;
+                if let Some(mirror) = self.device_mut(d).mirrors.get_mut(&v.p) {
+                    mirror.remove_range(addr, addr + covered as u64);
                 }
+                i += nr;
+                continue;
+            }
+            for k in 0..covered {
+                let value = self.folio(sf).contents.get(k);
+                let Some(x) = self.alloc_folio(zone, 0) else {
+                    // Unlock and free the pages already allocated for this
+                    // entry, clear the rest.
+                    for j in 0..covered {
+                        if let Some((f, _)) = m.dst[i + j].take().as_ref().and_then(folio_of) {
+                            self.folio_mut(f).locked = false;
+                            self.folio_put(f, 1);
+                        }
+                    }
+                    return Err(Errno::ENOMEM);
+                };
+                self.folio_mut(x).locked = true;
+                self.folio_mut(x).contents.set(0, value);
+                m.dst[i + k] = Some(PageRef::Folio { folio: x, page: 0 });
                 let addr = v.start + (i + k) as u64;
                 if let Some(mirror) = self.device_mut(d).mirrors.get_mut(&v.p) {
-                    mirror.remove(&addr);
+                    mirror.remove(addr);
                 }
             }
             i += nr;
@@ -390,11 +410,12 @@ impl World {
                 continue;
             };
             self.folio_mut(x).locked = true;
+            // Page k of the copy is page k of the source, zeros past its
+            // end (oracle `dmirror_device_evict`, page by page).
             let contents = self.folio(sf).contents.clone();
             let dst = self.folio_mut(x);
-            for (k, c) in dst.contents.iter_mut().enumerate() {
-                *c = contents.get(k).copied().unwrap_or(0);
-            }
+            let n = dst.contents.len().min(contents.len());
+            dst.contents.copy_from(0, &contents, 0, n);
             m.dst[i] = Some(PageRef::Folio { folio: x, page: 0 });
         }
         self.migrate_device_pages(&mut m);

@@ -24,13 +24,19 @@ impl World {
         self.objects.values().for_each(|o| d.object(o));
         self.swap.values().for_each(|s| d.swap(s));
         d.zones(self.zone_free);
-        self.handles.iter().flatten().for_each(|h| d.handle(h));
+        self.handles
+            .iter()
+            .flatten()
+            .for_each(|h| d.add(h.digest_item()));
         self.locks.iter().flatten().for_each(|l| d.lock(l));
-        self.iommu.iter().flatten().for_each(|p| d.prereg(p));
+        self.iommu
+            .iter()
+            .flatten()
+            .for_each(|p| d.add(p.digest_item()));
         for dev_id in DevId::all() {
             d.device(&self.device_state(dev_id, Vec::new()));
             for (&p, m) in &self.device(dev_id).mirrors {
-                for (&page, &(target, tag)) in m.iter() {
+                for (page, target, tag) in m.iter() {
                     let e = MirrorEntry { page, target, tag };
                     d.mirror_entry(dev_id, ProcId(p as u8), &e);
                 }
@@ -82,13 +88,18 @@ impl World {
             window_pages: self.cfg.window_pages,
             procs,
             objects: self.objects.values().cloned().collect(),
-            folios: self.folios.values().map(|f| (f.id, f.clone())).collect(),
+            folios: self.folios.values().map(|f| (f.id, f.to_state())).collect(),
             swap: self.swap.clone(),
             zone_free: self.zone_free,
             zone_total: self.cfg.zone_pages,
-            handles: self.handles.iter().flatten().cloned().collect(),
+            handles: self
+                .handles
+                .iter()
+                .flatten()
+                .map(|h| h.to_state())
+                .collect(),
             locks: self.locks.iter().flatten().cloned().collect(),
-            iommu: self.iommu.iter().flatten().cloned().collect(),
+            iommu: self.iommu.iter().flatten().map(|p| p.to_state()).collect(),
             devices: DevId::all()
                 .map(|d| self.device_state(d, self.export_mirrors(d)))
                 .collect(),

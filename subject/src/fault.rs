@@ -173,8 +173,8 @@ impl World {
         let folio = self.alloc_folio(zone, 0)?;
         self.make_new_anon(folio);
         let f = self.folio_mut(folio);
-        f.contents[0] = value;
-        f.anon_exclusive[0] = true;
+        f.contents.set(0, value);
+        f.anon_exclusive.set(0, true);
         Some(folio)
     }
 
@@ -229,10 +229,10 @@ impl World {
                     return self.wp_page_shared(p, page, vma, folio);
                 }
                 if self.folio(folio).anon
-                    && (self.folio(folio).anon_exclusive[sub as usize]
+                    && (self.folio(folio).anon_exclusive.get(sub as usize)
                         || self.wp_can_reuse_anon_folio(p, folio))
                 {
-                    self.folio_mut(folio).anon_exclusive[sub as usize] = true;
+                    self.folio_mut(folio).anon_exclusive.set(sub as usize, true);
                     if !kind.unshare {
                         self.wp_page_reuse(p, page, vma);
                     }
@@ -308,7 +308,7 @@ impl World {
         old_bits: PteBits,
         kind: FaultKind,
     ) -> FaultResult {
-        let value = old.map_or(0, |(f, s)| self.folio(f).contents[s as usize]);
+        let value = old.map_or(0, |(f, s)| self.folio(f).contents.get(s as usize));
         let new = self
             .new_anon_page(World::fault_zone(vma, kind), value)
             .ok_or(FaultError::Oom)?;

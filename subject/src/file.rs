@@ -64,7 +64,7 @@ impl World {
         let folio = self.alloc_folio(zone, 0).ok_or(FaultError::Oom)?;
         {
             let f = self.folio_mut(folio);
-            f.contents[0] = value;
+            f.contents.set(0, value);
             f.mapping = Some((obj, index));
             f.lru = true;
             f.swapbacked = shmem;

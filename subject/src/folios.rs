@@ -12,6 +12,11 @@
 //! is not once slots are reused: each slot records its allocation
 //! sequence number, and [`Folios::in_alloc_order`] sorts by it.
 //!
+//! A folio record ([`Folio`]) is the shared crate's `FolioState` with the
+//! per-page vectors replaced by run-length stores (`crate::runs`): a THP's
+//! contents and `PageAnonExclusive` flags cost what their runs cost, not
+//! 512 words (`Folio::to_state` builds the per-page vectors on demand).
+//!
 //! The arena also keeps the digest of the live folios. Writers go through
 //! `get_mut`, which marks the slot dirty; `digest` rehashes only dirty
 //! slots, so the cost of lockstep comparison follows what an op changed,
@@ -21,14 +26,123 @@ use std::cell::RefCell;
 use std::ops::Index;
 
 use mmdiff_core::digest::{folio_hash, Digest};
-use mmdiff_core::state::{FolioId, FolioState};
+use mmdiff_core::state::{FolioId, FolioState, Memory, ObjId, SwapId};
+
+use crate::runs::{Contents, PageBits};
+
+/// One live folio: the fields of `FolioState` (see there), with contents
+/// and `PageAnonExclusive` kept as runs.
+#[derive(Clone, Debug)]
+pub struct Folio {
+    pub id: FolioId,
+    /// 0 or 9.
+    pub order: u8,
+    pub memory: Memory,
+    pub refcount: i64,
+    pub mapcount: i64,
+    pub entire_mapcount: i64,
+    pub pincount: i64,
+    pub locked: bool,
+    pub lru: bool,
+    pub anon: bool,
+    pub swapbacked: bool,
+    pub dirty: bool,
+    pub swapcache: Option<SwapId>,
+    pub mapping: Option<(ObjId, u64)>,
+    /// `PageAnonExclusive` per page.
+    pub anon_exclusive: PageBits,
+    /// Contents per page.
+    pub contents: Contents,
+}
+
+impl Folio {
+    /// A folio record of `1 << order` pages: no reference, no mapping, no
+    /// flag, zeroed contents.
+    pub fn new(id: FolioId, order: u8, memory: Memory) -> Folio {
+        let nr = 1u32 << order;
+        Folio {
+            id,
+            order,
+            memory,
+            refcount: 0,
+            mapcount: 0,
+            entire_mapcount: 0,
+            pincount: 0,
+            locked: false,
+            lru: false,
+            anon: false,
+            swapbacked: false,
+            dirty: false,
+            swapcache: None,
+            mapping: None,
+            anon_exclusive: PageBits::new(nr, false),
+            contents: Contents::zeroed(nr),
+        }
+    }
+
+    pub fn nr_pages(&self) -> u64 {
+        1u64 << self.order
+    }
+
+    pub fn is_large(&self) -> bool {
+        self.order > 0
+    }
+
+    /// `folio_maybe_dma_pinned()` (`FolioState::maybe_dma_pinned`).
+    pub fn maybe_dma_pinned(&self) -> bool {
+        if self.is_large() {
+            self.pincount > 0
+        } else {
+            self.refcount >= mmdiff_core::GUP_PIN_COUNTING_BIAS
+        }
+    }
+
+    /// Page `i` as an order-0 folio of its own (a piece of a split): the
+    /// flags and mapping of this folio, page `i`'s contents and
+    /// `PageAnonExclusive`, and no counts (the caller sets them).
+    pub fn piece(&self, id: FolioId, i: usize) -> Folio {
+        Folio {
+            id,
+            order: 0,
+            refcount: 0,
+            mapcount: 0,
+            entire_mapcount: 0,
+            pincount: 0,
+            anon_exclusive: self.anon_exclusive.piece(i),
+            contents: self.contents.piece(i),
+            ..*self
+        }
+    }
+
+    /// The shared crate's form, per-page vectors included.
+    pub fn to_state(&self) -> FolioState {
+        FolioState {
+            id: self.id,
+            order: self.order,
+            memory: self.memory,
+            refcount: self.refcount,
+            mapcount: self.mapcount,
+            entire_mapcount: self.entire_mapcount,
+            pincount: self.pincount,
+            locked: self.locked,
+            lru: self.lru,
+            anon: self.anon,
+            swapbacked: self.swapbacked,
+            dirty: self.dirty,
+            swapcache: self.swapcache,
+            mapping: self.mapping,
+            anon_exclusive: self.anon_exclusive.to_vec(),
+            contents: self.contents.to_vec(),
+        }
+    }
+}
 
 #[derive(Clone, Debug, Default)]
 struct Slot {
     generation: u32,
     /// When the current id was handed out (`reserve`).
     seq: u64,
-    folio: Option<FolioState>,
+    folio: Option<Folio>,
 }
 
 /// The digest bookkeeping: the sum of `hashes[i]` over slots, each hash as
@@ -75,7 +189,7 @@ impl Folios {
     }
 
     /// The live folios that pass `keep`, oldest allocation first.
-    pub fn in_alloc_order(&self, keep: impl Fn(&FolioState) -> bool) -> Vec<FolioId> {
+    pub fn in_alloc_order(&self, keep: impl Fn(&Folio) -> bool) -> Vec<FolioId> {
         let mut found: Vec<(u64, FolioId)> = self
             .slots
             .iter()
@@ -90,7 +204,7 @@ impl Folios {
         self.slots.get(i).filter(|s| s.generation == generation)
     }
 
-    pub fn get(&self, id: &FolioId) -> Option<&FolioState> {
+    pub fn get(&self, id: &FolioId) -> Option<&Folio> {
         self.slot(id)?.folio.as_ref()
     }
 
@@ -109,7 +223,7 @@ impl Folios {
         }
     }
 
-    pub fn get_mut(&mut self, id: &FolioId) -> Option<&mut FolioState> {
+    pub fn get_mut(&mut self, id: &FolioId) -> Option<&mut Folio> {
         let (i, generation) = split(*id);
         let live = self
             .slots
@@ -124,7 +238,7 @@ impl Folios {
 
     /// Store a folio under an id from `reserve`. The folio's own `id`
     /// field is set to it.
-    pub fn insert(&mut self, id: FolioId, mut folio: FolioState) {
+    pub fn insert(&mut self, id: FolioId, mut folio: Folio) {
         let (i, generation) = split(id);
         assert_eq!(self.slots[i].generation, generation, "stale folio id");
         folio.id = id;
@@ -136,7 +250,7 @@ impl Folios {
 
     /// Free a folio: its slot goes back on the free list with a new
     /// generation.
-    pub fn remove(&mut self, id: &FolioId) -> Option<FolioState> {
+    pub fn remove(&mut self, id: &FolioId) -> Option<Folio> {
         let (i, generation) = split(*id);
         let slot = self.slots.get_mut(i)?;
         if slot.generation != generation {
@@ -151,7 +265,7 @@ impl Folios {
     }
 
     /// Live folios in slot order.
-    pub fn values(&self) -> impl Iterator<Item = &FolioState> {
+    pub fn values(&self) -> impl Iterator<Item = &Folio> {
         self.slots.iter().filter_map(|s| s.folio.as_ref())
     }
 
@@ -176,7 +290,9 @@ impl Folios {
             c.is_dirty[i] = false;
             c.sum.remove(c.hashes[i]);
             c.hashes[i] = match &self.slots[i].folio {
-                Some(f) => folio_hash(f),
+                // The per-page vectors exist only while hashing (lockstep
+                // runs; a plain run never asks for the digest).
+                Some(f) => folio_hash(&f.to_state()),
                 None => 0,
             };
             c.sum.add(c.hashes[i]);
@@ -186,8 +302,8 @@ impl Folios {
 }
 
 impl Index<&FolioId> for Folios {
-    type Output = FolioState;
-    fn index(&self, id: &FolioId) -> &FolioState {
+    type Output = Folio;
+    fn index(&self, id: &FolioId) -> &Folio {
         self.get(id).expect("live folio")
     }
 }
@@ -195,34 +311,19 @@ impl Index<&FolioId> for Folios {
 #[cfg(test)]
 mod tests {
     use mmdiff_core::op::Zone;
-    use mmdiff_core::state::Memory;
 
     use super::*;
 
-    fn folio(contents: u64) -> FolioState {
-        FolioState {
-            id: FolioId(0),
-            order: 0,
-            memory: Memory::Zone(Zone::Normal),
-            refcount: 1,
-            mapcount: 0,
-            entire_mapcount: 0,
-            pincount: 0,
-            locked: false,
-            lru: false,
-            anon: false,
-            swapbacked: false,
-            dirty: false,
-            swapcache: None,
-            mapping: None,
-            anon_exclusive: vec![false],
-            contents: vec![contents],
-        }
+    fn folio(contents: u64) -> Folio {
+        let mut f = Folio::new(FolioId(0), 0, Memory::Zone(Zone::Normal));
+        f.refcount = 1;
+        f.contents.set(0, contents);
+        f
     }
 
     fn full_digest(a: &Folios) -> Digest {
         let mut d = Digest::default();
-        a.values().for_each(|f| d.folio(f));
+        a.values().for_each(|f| d.folio(&f.to_state()));
         d
     }
 
@@ -238,7 +339,7 @@ mod tests {
         assert!(!a.contains_key(&x));
         assert!(a.get_mut(&x).is_none());
         assert!(a.remove(&x).is_none());
-        assert_eq!(a[&y].contents, vec![2]);
+        assert_eq!(a[&y].contents.to_vec(), vec![2]);
         assert_eq!(a[&y].id, y);
         assert_eq!(a.len(), 1);
     }
@@ -266,5 +367,39 @@ mod tests {
         let id = a.reserve();
         a.insert(id, folio(99));
         assert_eq!(a.digest(), full_digest(&a));
+    }
+
+    #[test]
+    fn a_thp_reads_page_by_page_and_its_digest_follows_its_runs() {
+        let mut a = Folios::default();
+        let id = a.reserve();
+        a.insert(id, Folio::new(id, 9, Memory::Zone(Zone::Normal)));
+        let f = a.get_mut(&id).unwrap();
+        f.contents
+            .fill_pattern(0, 512, mmdiff_core::op::Fill::Index(1), 0);
+        f.anon_exclusive.set_all(true);
+        assert_eq!(a.digest(), full_digest(&a));
+        let s = a[&id].to_state();
+        assert_eq!(s.contents, (1..=512).collect::<Vec<u64>>());
+        assert_eq!(s.anon_exclusive, vec![true; 512]);
+        // One page changed: the digest moves, and still agrees.
+        let before = a.digest();
+        let f = a.get_mut(&id).unwrap();
+        f.contents.set(300, 0);
+        f.anon_exclusive.set(511, false);
+        assert_ne!(a.digest(), before);
+        assert_eq!(a.digest(), full_digest(&a));
+        let s = a[&id].to_state();
+        assert_eq!(
+            (s.contents[299], s.contents[300], s.contents[301]),
+            (300, 0, 302)
+        );
+        assert!(s.anon_exclusive[510] && !s.anon_exclusive[511]);
+        // A piece of a split carries its page.
+        let p = a[&id].piece(FolioId(7), 301);
+        assert_eq!(
+            (p.order, p.contents.to_vec(), p.anon_exclusive.to_vec()),
+            (0, vec![302], vec![true])
+        );
     }
 }

@@ -100,7 +100,7 @@ impl World {
                     self.split_pmd(p, start);
                     return false;
                 }
-                self.folio_mut(folio).anon_exclusive[0] = false;
+                self.folio_mut(folio).anon_exclusive.set(0, false);
                 let mut cb = bits;
                 if is_cow(v) && bits.write {
                     self.update_bits(p, start, |b| b.write = false);
@@ -155,7 +155,7 @@ impl World {
             ..
         } = ce
         {
-            self.folio_mut(folio).anon_exclusive[0] = false;
+            self.folio_mut(folio).anon_exclusive.set(0, false);
         }
         self.set_pmd_entry(child, start, ce);
     }
@@ -170,7 +170,7 @@ impl World {
         }
         let f = self.folio(folio);
         f.anon
-            && f.anon_exclusive[sub as usize]
+            && f.anon_exclusive.get(sub as usize)
             && is_cow(v)
             && self.mm(p).has_pinned
             && f.maybe_dma_pinned()
@@ -217,7 +217,9 @@ impl World {
                     self.rewrite_entry(p, page, |x| *x = pe);
                 }
                 if let Target::Folio { folio, page: sub } = target {
-                    self.folio_mut(folio).anon_exclusive[sub as usize] = false;
+                    self.folio_mut(folio)
+                        .anon_exclusive
+                        .set(sub as usize, false);
                 }
                 let ce = if cv.uffd_wp { pe } else { without_uffd_wp(pe) };
                 self.set_pte(child, page, ce);
@@ -256,7 +258,9 @@ impl World {
                         return self.copy_present_page(child, page, cv, folio, sub);
                     }
                     if self.folio(folio).anon {
-                        self.folio_mut(folio).anon_exclusive[sub as usize] = false;
+                        self.folio_mut(folio)
+                            .anon_exclusive
+                            .set(sub as usize, false);
                     }
                 }
                 let mut cb = bits;
@@ -287,7 +291,7 @@ impl World {
         folio: FolioId,
         sub: u32,
     ) -> Result<(), ()> {
-        let value = self.folio(folio).contents[sub as usize];
+        let value = self.folio(folio).contents.get(sub as usize);
         let new = self.new_anon_page(cv.zone, value).ok_or(())?;
         let mut bits = fresh_bits();
         mkdirty(&mut bits);

@@ -7,12 +7,55 @@
 //! IOMMU table, so `mm_iommu_put` always releases), device memory
 //! (`mm_iommu_newdev`).
 
+use std::cell::OnceCell;
+
+use mmdiff_core::digest::Digest;
 use mmdiff_core::op::{IommuId, ProcId};
 use mmdiff_core::outcome::{Errno, Outcome, Payload};
 use mmdiff_core::state::{PageRef, PreregState};
 
 use crate::gup::{Foll, GupStop};
+use crate::runs::PageRuns;
 use crate::world::World;
+
+/// A preregistration (`mm_iommu_table_group_mem_t`): the shared crate's
+/// `PreregState` with the pinned pages as runs of one folio each (the
+/// kernel's `hpages[]` holds a pointer per page; this is the model's
+/// record of them, read page by page as that array).
+#[derive(Clone, Debug)]
+pub struct Prereg {
+    pub id: IommuId,
+    pub proc: ProcId,
+    /// Absolute page number of the first entry.
+    pub start: u64,
+    pub pages: PageRuns,
+    pub pageshift: u8,
+    /// This preregistration's item of the state digest, computed when
+    /// first asked for: it never changes once made.
+    digest_item: OnceCell<u64>,
+}
+
+impl Prereg {
+    /// The shared crate's form, one page reference per entry.
+    pub fn to_state(&self) -> PreregState {
+        PreregState {
+            id: self.id,
+            proc: self.proc,
+            start: self.start,
+            pages: self.pages.to_vec(),
+            pageshift: self.pageshift,
+        }
+    }
+
+    /// `Digest::prereg` of [`Prereg::to_state`].
+    pub fn digest_item(&self) -> u64 {
+        *self.digest_item.get_or_init(|| {
+            let mut d = Digest::default();
+            d.prereg(&self.to_state());
+            d.0
+        })
+    }
+}
 
 /// `PAGE_SHIFT`: 4 KiB pages.
 const PAGE_SHIFT: u32 = 12;
@@ -34,7 +77,7 @@ impl World {
     pub fn iommu_prereg(&mut self, i: IommuId, p: usize, start: u64, end: u64) -> Outcome {
         let entries = end - start;
         let chunk = self.cfg.iommu_chunk as u64;
-        let mut pinned: Vec<PageRef> = Vec::new();
+        let mut pinned = PageRuns::new();
         let mut short: Option<Result<u64, GupStop>> = None;
         let mut entry = 0;
         while entry < entries {
@@ -42,8 +85,8 @@ impl World {
             let s = start + entry;
             match self.gup_longterm_locked(p, s, s + n, Foll::PIN_LONGTERM_WRITE) {
                 Ok(pages) => {
-                    let got = pages.len() as u64;
-                    pinned.extend(pages);
+                    let got = pages.len();
+                    pinned.append(pages);
                     if got != n {
                         short = Some(Ok(got));
                         break;
@@ -56,7 +99,7 @@ impl World {
             }
             entry += chunk;
         }
-        if pinned.len() as u64 != entries {
+        if pinned.len() != entries {
             // free_exit: unpin_user_pages(mem->hpages, pinned)
             self.unpin_user_pages(&pinned);
             return match short {
@@ -68,20 +111,23 @@ impl World {
                 None => Outcome::Err(Errno::EFAULT),
             };
         }
-        let overlaps = self.iommu.iter().flatten().any(|m| {
-            m.proc.index() == p && m.start < end && start < m.start + m.pages.len() as u64
-        });
+        let overlaps = self
+            .iommu
+            .iter()
+            .flatten()
+            .any(|m| m.proc.index() == p && m.start < end && start < m.start + m.pages.len());
         if overlaps {
             self.unpin_user_pages(&pinned);
             return Outcome::Err(Errno::EINVAL);
         }
         let pageshift = self.iommu_pageshift(start, &pinned);
-        self.iommu[i.index()] = Some(PreregState {
+        self.iommu[i.index()] = Some(Prereg {
             id: i,
             proc: ProcId(p as u8),
             start,
             pages: pinned,
             pageshift,
+            digest_item: OnceCell::new(),
         });
         Outcome::OK
     }
@@ -97,11 +143,16 @@ impl World {
     ///
     /// The kernel tests `PageHuge()` (hugetlb only). This model has no
     /// hugetlb; its large folios (order-9 THPs) stand in for huge pages.
-    fn iommu_pageshift(&self, start: u64, pages: &[PageRef]) -> u8 {
-        let entries = pages.len() as u64;
+    ///
+    /// A run's pages are pages of one folio, which repeat the same step:
+    /// once the first page of a run has been seen, the others change
+    /// nothing, so the loop looks at each run's first page (oracle
+    /// `iommu_pageshift`, entry by entry: the same result).
+    fn iommu_pageshift(&self, start: u64, pages: &PageRuns) -> u8 {
+        let entries = pages.len();
         let mut mem_shift = PAGE_SHIFT + (start | entries).trailing_zeros();
         let mut pageshift = PAGE_SHIFT;
-        for &r in pages {
+        for r in pages.runs().iter().map(|r| r.first) {
             if mem_shift > PAGE_SHIFT {
                 if let PageRef::Folio { folio, .. } = r {
                     let f = self.folio(folio);
@@ -122,8 +173,8 @@ impl World {
         let Some(mem) = self.iommu[i.index()].as_ref() else {
             return Outcome::Err(Errno::ENOENT);
         };
-        match mem.pages.get(index as usize) {
-            Some(&page) => Outcome::Ok(Payload::Translate {
+        match mem.pages.get(index as u64) {
+            Some(page) => Outcome::Ok(Payload::Translate {
                 page,
                 shift: mem.pageshift,
             }),

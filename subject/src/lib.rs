@@ -11,6 +11,13 @@
 //!   empty subtrees; a reverse map answers "who maps this folio".
 //! - [`folios`]: a folio arena with a free list instead of a map keyed by
 //!   id, with ids that never name a freed folio's successor.
+//! - Run-length stores ([`runs`]) where the oracle keeps a vector per
+//!   page: folio contents and `PageAnonExclusive` flags, the pages of GUP
+//!   handles and IOMMU preregistrations ([`gup`], [`iommu`]), and the
+//!   device page tables ([`device`]). A THP written with one value or the
+//!   `index+K` pattern, pinned, or mapped by a device is a handful of runs,
+//!   so memory follows folios and runs, not pages; the per-page vectors of
+//!   the canonical state are built only on export.
 //! - Batched paths that handle a PMD leaf in one step: CPU access
 //!   ([`access`]), GUP grabbing a run of one folio with one
 //!   `try_grab_folio(folio, refs)` and releasing runs ([`gup`]), zap,
@@ -61,6 +68,7 @@ pub mod planted;
 pub mod protect;
 pub mod pt;
 pub mod pte;
+pub mod runs;
 pub mod swap;
 pub mod thp;
 pub mod vma;

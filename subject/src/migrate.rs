@@ -12,6 +12,7 @@ use mmdiff_core::outcome::{Errno, Outcome};
 use mmdiff_core::state::{Entry, FolioId, Level, Memory, PteBits, Target};
 
 use crate::pte::bits_of;
+use crate::runs::PageBits;
 use crate::world::World;
 
 impl World {
@@ -87,7 +88,7 @@ impl World {
         let old = self.folio(old_id).clone();
         let mappers = self.mappers(old_id);
         let mut dirty = old.dirty;
-        let mut exclusive = vec![false; old.anon_exclusive.len()];
+        let mut exclusive = PageBits::new(old.anon_exclusive.len(), false);
         for &(q, page) in &mappers {
             // try_to_migrate_one(): MMU_NOTIFY_CLEAR per mapping.
             self.invalidate(q, page, page + 1, crate::device::Inval::Clear);
@@ -113,7 +114,9 @@ impl World {
                 _ => None,
             };
             if let Some(idx) = mapped {
-                exclusive[idx] |= old.anon_exclusive[idx];
+                if old.anon_exclusive.get(idx) {
+                    exclusive.set(idx, true);
+                }
             }
         }
         {

@@ -37,7 +37,7 @@ impl World {
                 Target::Folio { folio, page } => {
                     let f = self.folio(folio);
                     let sub = if is_pmd_leaf(e) { 0 } else { page as usize };
-                    f.anon && f.anon_exclusive[sub]
+                    f.anon && f.anon_exclusive.get(sub)
                 }
                 _ => false,
             };

@@ -65,7 +65,7 @@ impl World {
                     mkdirty(&mut bits);
                 }
             }
-            self.folio_mut(folio).anon_exclusive[0] = true;
+            self.folio_mut(folio).anon_exclusive.set(0, true);
         }
         self.set_pte(p, page, pte(Target::Folio { folio, page: 0 }, bits));
         self.folio_put(folio, 1);
@@ -85,7 +85,7 @@ impl World {
         self.make_new_anon(folio);
         {
             let f = self.folio_mut(folio);
-            f.contents[0] = value;
+            f.contents.set(0, value);
             f.swapcache = Some(slot);
         }
         if let Some(s) = self.swap.get_mut(&slot) {
@@ -165,7 +165,7 @@ impl World {
             // (shrink_folio_list: `folio_maybe_dma_pinned` -> keep).
             None if self.folio(folio).maybe_dma_pinned() => return false,
             None => {
-                let value = self.folio(folio).contents[0];
+                let value = self.folio(folio).contents.get(0);
                 let Some(s) = self.alloc_swap(value) else {
                     return false;
                 };
@@ -181,7 +181,7 @@ impl World {
             return false;
         }
         // pageout(): the contents reach the swap slot.
-        let value = self.folio(folio).contents[0];
+        let value = self.folio(folio).contents.get(0);
         if let Some(sw) = self.swap.get_mut(&slot) {
             sw.contents = value;
         }
@@ -210,14 +210,14 @@ impl World {
             let Some(Entry::Present { bits, .. }) = self.entry(q, page) else {
                 continue;
             };
-            let exclusive = self.folio(folio).anon_exclusive[0];
+            let exclusive = self.folio(folio).anon_exclusive.get(0);
             if exclusive && self.folio(folio).maybe_dma_pinned() {
                 return false;
             }
             if bits.dirty {
                 self.folio_mut(folio).dirty = true;
             }
-            self.folio_mut(folio).anon_exclusive[0] = false;
+            self.folio_mut(folio).anon_exclusive.set(0, false);
             self.invalidate(q, page, page + 1, Inval::Clear);
             self.clear_pte(q, page);
             self.set_pte(
@@ -270,7 +270,7 @@ impl World {
             self.invalidate(q, page, page + 1, Inval::Clear);
             self.clear_pte(q, page);
         }
-        let value = self.folio(folio).contents[0];
+        let value = self.folio(folio).contents.get(0);
         self.folio_mut(folio).dirty = false;
         if let Some(o) = self.objects.get_mut(&obj) {
             o.backing.insert(index, value);

@@ -14,6 +14,7 @@ use mmdiff_core::state::{
 
 use crate::fault::{fresh_bits, mkdirty, FaultError, FaultKind, FaultResult};
 use crate::pte::{at_pte_level, entry_folio, is_pmd_leaf, pte};
+use crate::runs::Contents;
 use crate::world::World;
 
 const NR: u64 = PMD_PAGES as u64;
@@ -56,7 +57,7 @@ impl World {
     /// the VMA is. Consumes the caller's allocation reference.
     fn map_new_thp(&mut self, p: usize, start: u64, vma: &VmaState, folio: FolioId) {
         self.make_new_anon(folio);
-        self.folio_mut(folio).anon_exclusive[0] = true;
+        self.folio_mut(folio).anon_exclusive.set(0, true);
         let mut bits = fresh_bits();
         mkdirty(&mut bits);
         bits.write = vma.prot.writable();
@@ -124,7 +125,7 @@ impl World {
         kind: FaultKind,
     ) -> FaultResult {
         let start = World::pmd_start(page);
-        let mut reuse = self.folio(folio).anon_exclusive[0];
+        let mut reuse = self.folio(folio).anon_exclusive.get(0);
         if !reuse {
             // folio_lock() sleeps when someone else holds the lock.
             if self.folio(folio).locked {
@@ -132,7 +133,7 @@ impl World {
             }
             self.try_folio_free_swap(folio);
             if self.folio(folio).refcount == 1 {
-                self.folio_mut(folio).anon_exclusive[0] = true;
+                self.folio_mut(folio).anon_exclusive.set(0, true);
                 reuse = true;
             }
         }
@@ -183,9 +184,9 @@ impl World {
                 }
                 let f = self.folio_mut(folio);
                 f.dirty |= bits.dirty;
-                let exclusive = f.anon_exclusive[0];
+                let exclusive = f.anon_exclusive.get(0);
                 if exclusive {
-                    f.anon_exclusive.iter_mut().for_each(|x| *x = true);
+                    f.anon_exclusive.set_all(true);
                 }
                 // Remove the PMD rmap; the 512 PTE rmaps come from set_pte,
                 // whose references replace the PMD's one.
@@ -218,8 +219,8 @@ impl World {
         } = first
         {
             let f = self.folio_mut(folio);
-            if f.anon_exclusive[0] {
-                f.anon_exclusive.iter_mut().for_each(|x| *x = true);
+            if f.anon_exclusive.get(0) {
+                f.anon_exclusive.set_all(true);
             }
             // The PMD's mapping and reference are replaced by set_pte's.
             f.mapcount -= 1;
@@ -259,21 +260,13 @@ impl World {
         // The head keeps its id: its slot is overwritten below.
         let old = self.folios[&folio].clone();
         let mut pieces = Vec::new();
-        let mut ids = Vec::with_capacity(old.contents.len());
-        for i in 0..old.contents.len() {
+        let nr = old.nr_pages() as usize;
+        let mut ids = Vec::with_capacity(nr);
+        for i in 0..nr {
             // The head keeps its id; tails get fresh ones.
             let id = if i == 0 { folio } else { self.fresh_folio_id() };
             ids.push(id);
-            let mut piece = old.clone();
-            piece.id = id;
-            piece.order = 0;
-            piece.refcount = 0;
-            piece.mapcount = 0;
-            piece.entire_mapcount = 0;
-            piece.pincount = 0;
-            piece.anon_exclusive = vec![old.anon_exclusive[i]];
-            piece.contents = vec![old.contents[i]];
-            self.folios.insert(id, piece);
+            self.folios.insert(id, old.piece(id, i));
         }
         // Re-point every PTE-level mapping (present, device-private,
         // device-exclusive) at its piece and count the mappings anew.
@@ -388,7 +381,7 @@ impl World {
             }
         }
         // hpage_collapse_scan_pmd / __collapse_huge_page_isolate.
-        let mut values = vec![0u64; PMD_PAGES as usize];
+        let mut values = Contents::zeroed(PMD_PAGES);
         for (i, page) in (s..s + NR).enumerate() {
             match self.entry(p, page) {
                 None
@@ -415,7 +408,7 @@ impl World {
                     if f.refcount != f.mapcount + swapcache {
                         return Err(Errno::EAGAIN); // SCAN_PAGE_COUNT
                     }
-                    values[i] = f.contents[sub as usize];
+                    values.set(i, f.contents.get(sub as usize));
                 }
                 Some(Entry::Swap { .. }) => return Err(Errno::EAGAIN),
                 // SCAN_PTE_NON_PRESENT (default errno).

@@ -6,12 +6,14 @@ use std::collections::BTreeMap;
 
 use mmdiff_core::op::{FileId, ProcId, Zone, PMD_PAGES};
 use mmdiff_core::state::{
-    FolioId, FolioState, HandleState, LockState, Memory, NotifierState, ObjId, ObjectState,
-    PreregState, SessionState, SwapId, SwapState, VmaState,
+    FolioId, LockState, Memory, NotifierState, ObjId, ObjectState, SessionState, SwapId, SwapState,
+    VmaState,
 };
 
 use crate::device::Device;
-use crate::folios::Folios;
+use crate::folios::{Folio, Folios};
+use crate::gup::Handle;
+use crate::iommu::Prereg;
 use crate::pt::PageTable;
 use mmdiff_core::Config;
 
@@ -48,9 +50,9 @@ pub struct World {
     next_swap: u64,
     pub objects: BTreeMap<ObjId, ObjectState>,
     next_object: u64,
-    pub handles: [Option<HandleState>; 16],
+    pub handles: [Option<Handle>; 16],
     pub locks: [Option<LockState>; 4],
-    pub iommu: [Option<PreregState>; 4],
+    pub iommu: [Option<Prereg>; 4],
     pub devices: [Device; 4],
     /// Migration sessions (`struct migrate_vma` between setup and finalize).
     pub sessions: [Option<SessionState>; 4],
@@ -81,11 +83,11 @@ impl World {
         }
     }
 
-    pub fn folio(&self, id: FolioId) -> &FolioState {
+    pub fn folio(&self, id: FolioId) -> &Folio {
         &self.folios[&id]
     }
 
-    pub fn folio_mut(&mut self, id: FolioId) -> &mut FolioState {
+    pub fn folio_mut(&mut self, id: FolioId) -> &mut Folio {
         self.folios.get_mut(&id).expect("live folio")
     }
 
@@ -111,29 +113,10 @@ impl World {
     /// A new folio record: one reference (the allocator's caller's), no
     /// mappings, zeroed contents. The caller has taken the memory.
     pub fn new_folio(&mut self, order: u8, memory: Memory) -> FolioId {
-        let nr = 1usize << order;
         let id = self.fresh_folio_id();
-        self.folios.insert(
-            id,
-            FolioState {
-                id,
-                order,
-                memory,
-                refcount: 1,
-                mapcount: 0,
-                entire_mapcount: 0,
-                pincount: 0,
-                locked: false,
-                lru: false,
-                anon: false,
-                swapbacked: false,
-                dirty: false,
-                swapcache: None,
-                mapping: None,
-                anon_exclusive: vec![false; nr],
-                contents: vec![0; nr],
-            },
-        );
+        let mut f = Folio::new(id, order, memory);
+        f.refcount = 1;
+        self.folios.insert(id, f);
         id
     }
 

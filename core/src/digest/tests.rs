@@ -3,7 +3,7 @@ use crate::canon::canonicalize;
 use crate::canon::fixtures::{hmm_state, sample_state};
 use crate::canon::scramble::{arb_abstract, realize, Rng};
 use crate::op::{GupFlags, HandleId, LockId, MigrateSelect, Prot, Zone};
-use crate::outcome::Errno;
+use crate::outcome::{Errno, HmmPfn, PfnRuns};
 use proptest::prelude::*;
 
 proptest! {
@@ -311,11 +311,14 @@ fn outcome_hash_ignores_folio_ids_only() {
             page: page(70, 3),
             shift: 12,
         }),
-        Outcome::Ok(Payload::Pfns(vec![
-            word(Some(page(9, 0))),
-            word(None),
-            word(Some(PageRef::Zero)),
-        ])),
+        Outcome::Ok(Payload::Pfns(
+            vec![
+                word(Some(page(9, 0))),
+                word(None),
+                word(Some(PageRef::Zero)),
+            ]
+            .into(),
+        )),
         Outcome::Ok(Payload::Migrate {
             cpages: 2,
             src: vec![src(Some(page(70, 0))), src(None)],
@@ -349,9 +352,9 @@ fn outcome_hash_ignores_folio_ids_only() {
             page: PageRef::Zero,
             shift: 12,
         }),
-        Outcome::Ok(Payload::Pfns(vec![word(Some(page(9, 0)))])),
-        Outcome::Ok(Payload::Pfns(vec![word(Some(page(9, 1)))])),
-        Outcome::Ok(Payload::Pfns(vec![word(None)])),
+        Outcome::Ok(Payload::Pfns(vec![word(Some(page(9, 0)))].into())),
+        Outcome::Ok(Payload::Pfns(vec![word(Some(page(9, 1)))].into())),
+        Outcome::Ok(Payload::Pfns(vec![word(None)].into())),
         Outcome::Ok(Payload::Migrate {
             cpages: 1,
             src: vec![src(Some(page(70, 0)))],
@@ -368,6 +371,52 @@ fn outcome_hash_ignores_folio_ids_only() {
             base: 1,
             values: vec![1, 2],
         }),
+    ];
+    let hashes: std::collections::BTreeSet<u64> = distinct.iter().map(outcome_hash).collect();
+    assert_eq!(hashes.len(), distinct.len());
+}
+
+#[test]
+fn pfns_hash_is_a_function_of_the_words_without_folio_ids() {
+    let word = |folio: u64, page: u32| HmmPfn {
+        valid: true,
+        write: true,
+        error: false,
+        order: 9,
+        page: Some(PageRef::Folio {
+            folio: FolioId(folio),
+            page,
+        }),
+    };
+    let pfns = |runs: &[(HmmPfn, u64)]| {
+        let mut r = PfnRuns::new();
+        runs.iter().for_each(|&(w, n)| r.push_run(w, n));
+        Outcome::Ok(Payload::Pfns(r))
+    };
+    // One folio, or two whose pages continue each other: the same words
+    // once the ids are gone, though not the same runs.
+    let one = pfns(&[(word(1, 0), 1024)]);
+    let two = pfns(&[(word(2, 0), 512), (word(3, 512), 512)]);
+    let words: Vec<HmmPfn> = (0..1024).map(|i| word(4, i)).collect();
+    let by_word = Outcome::Ok(Payload::Pfns(words.into()));
+    assert_eq!(outcome_hash(&one), outcome_hash(&two));
+    assert_eq!(outcome_hash(&one), outcome_hash(&by_word));
+    // Any other word sequence differs: a page, a flag, the length.
+    let distinct = [
+        one,
+        pfns(&[(word(1, 0), 1023)]),
+        pfns(&[(word(1, 0), 512), (word(1, 513), 512)]),
+        pfns(&[
+            (word(1, 0), 512),
+            (
+                HmmPfn {
+                    write: false,
+                    ..word(1, 512)
+                },
+                512,
+            ),
+        ]),
+        pfns(&[(word(1, 0), 512), (HmmPfn::default(), 512)]),
     ];
     let hashes: std::collections::BTreeSet<u64> = distinct.iter().map(outcome_hash).collect();
     assert_eq!(hashes.len(), distinct.len());

@@ -567,7 +567,7 @@ fn outcome_paths() {
         write: true,
         ..HmmPfn::default()
     };
-    let pfns = |v: Vec<HmmPfn>| Outcome::Ok(Payload::Pfns(v));
+    let pfns = |v: Vec<HmmPfn>| Outcome::Ok(Payload::Pfns(v.into()));
     let ro = HmmPfn { write: false, ..w };
     assert_eq!(
         path(pfns(vec![w, w]), pfns(vec![w, ro])).as_deref(),

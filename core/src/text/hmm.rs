@@ -11,7 +11,7 @@ use crate::op::{
     DevId, HmmReq, MigrateDest, MigrateSelect, NotifierId, Op, OpKind, PageRange, ProcId,
     SessionId, SlotId, MAX_PAGE,
 };
-use crate::outcome::{HmmPfn, MigrateSrc};
+use crate::outcome::{HmmPfn, MigrateSrc, PfnRuns};
 use crate::state::{FolioId, PageRef};
 
 const RANGE_LIKE: &str = "a page range like m0[0..512]";
@@ -555,18 +555,20 @@ fn page_text(p: &PageRef, advancing: bool) -> String {
 /// prints the item, a run whose page advances by one per item prints the
 /// first page with `..` (`512*vw/9:F0[0..]`). Greedy: at each position the
 /// advancing run is taken only when strictly longer than the identical one.
-fn list_text<T: Item>(items: &[T], sep: &str) -> String {
+///
+/// Over an iterator (cloned to look ahead) rather than a slice, so that
+/// `pfns` lists stored as runs print without being expanded; the text's
+/// runs are its own (they need not be [`PfnRuns`]'s, e.g. `2*v:F0[5]`).
+fn list_text<T: Item>(mut items: impl Iterator<Item = T> + Clone, sep: &str) -> String {
     let mut out = Vec::new();
-    let mut i = 0;
-    while i < items.len() {
-        let first = items[i];
-        let same = items[i..].iter().take_while(|x| **x == first).count();
+    while let Some(first) = items.clone().next() {
+        let same = items.clone().take_while(|x| *x == first).count();
         let adv = match first.page() {
-            Some(p) if advance_page(&p, 1).is_some() => items[i..]
-                .iter()
+            Some(p) if advance_page(&p, 1).is_some() => items
+                .clone()
                 .zip(0u32..)
                 .take_while(|(x, k)| {
-                    advance_page(&p, *k).is_some_and(|q| **x == first.with_page(Some(q)))
+                    advance_page(&p, *k).is_some_and(|q| *x == first.with_page(Some(q)))
                 })
                 .count(),
             _ => 0,
@@ -587,24 +589,25 @@ fn list_text<T: Item>(items: &[T], sep: &str) -> String {
             s.push_str(&page_text(&p, advancing));
         }
         out.push(s);
-        i += n;
+        // `n >= 1`: `first` itself is counted by `same`.
+        items.nth(n - 1);
     }
     format!("[{}]", out.join(","))
 }
 
 /// `hmm_pfns[]`: `[512*vw/9:F0[0..],3*0,2*err,v:zero]`.
-pub fn pfns_text(words: &[HmmPfn]) -> String {
-    list_text(words, ":")
+pub fn pfns_text(words: &PfnRuns) -> String {
+    list_text(words.iter(), ":")
 }
 
 /// `src[]`: `[4*mw:F1[0..],m,2*-]`.
 pub fn migrate_src_text(src: &[MigrateSrc]) -> String {
-    list_text(src, ":")
+    list_text(src.iter().copied(), ":")
 }
 
 /// `dst[]` of a session: `[2*-,4*F3[0..]]`.
 pub fn dst_text(dst: &[Option<PageRef>]) -> String {
-    list_text(dst, "")
+    list_text(dst.iter().copied(), "")
 }
 
 /// Snapshot bytes, two hex digits each: `[1024*22]`, `[2*00,3*11,ff]`.
@@ -671,45 +674,71 @@ fn parse_run_page(scan: &mut Scan<'_>) -> Result<(PageRef, bool), ParseError> {
     }
 }
 
-/// Expands one run of `n` items starting with `first`, whose page advances
-/// when `adv`; an advancing page that would overflow is an error.
-fn push_run<T: Item>(
-    out: &mut Vec<T>,
-    first: T,
-    n: u64,
-    adv: bool,
-    scan: &Scan<'_>,
-) -> Result<(), ParseError> {
-    for k in 0..n {
-        let item = match (adv, first.page()) {
-            (true, Some(p)) => {
-                let q = u32::try_from(k)
-                    .ok()
-                    .and_then(|k| advance_page(&p, k))
-                    .ok_or_else(|| scan.error("a run whose page numbers fit 32 bits"))?;
-                first.with_page(Some(q))
-            }
-            _ => first,
-        };
-        out.push(item);
-    }
-    Ok(())
+/// Where a parsed list goes: a vector of items, or [`PfnRuns`] for
+/// `pfns=`, which keeps a long advancing run as one run.
+trait ListOut<T>: Default {
+    /// Items so far.
+    fn count(&self) -> u64;
+    /// One text run of `n` items starting with `first`, whose page
+    /// advances when `adv` (checked to fit 32 bits by the caller).
+    fn push_items(&mut self, first: T, n: u64, adv: bool);
 }
 
-/// `[` items `]` separated by `,`; `item` parses one run head and page.
-fn parse_list<T: Item>(
+impl<T: Item> ListOut<T> for Vec<T> {
+    fn count(&self) -> u64 {
+        self.len() as u64
+    }
+    fn push_items(&mut self, first: T, n: u64, adv: bool) {
+        for k in 0..n {
+            // `k` fits u32 and the page does not overflow: checked first.
+            let item = match (adv, first.page()) {
+                (true, Some(p)) => {
+                    advance_page(&p, k as u32).map_or(first, |q| first.with_page(Some(q)))
+                }
+                _ => first,
+            };
+            self.push(item);
+        }
+    }
+}
+
+impl ListOut<HmmPfn> for PfnRuns {
+    fn count(&self) -> u64 {
+        self.len()
+    }
+    fn push_items(&mut self, first: HmmPfn, n: u64, adv: bool) {
+        // Without overflow (checked first), PfnRuns advances a page as the
+        // text does.
+        if adv {
+            self.push_run(first, n);
+        } else {
+            self.push_repeated(first, n);
+        }
+    }
+}
+
+/// `[` items `]` separated by `,`; `item` parses one run head and page. An
+/// advancing run whose page would overflow is an error.
+fn parse_list<T: Item, L: ListOut<T>>(
     scan: &mut Scan<'_>,
     mut item: impl FnMut(&mut Scan<'_>) -> Result<(T, bool), ParseError>,
-) -> Result<Vec<T>, ParseError> {
+) -> Result<L, ParseError> {
     scan.expect("[", "`[`")?;
-    let mut out = Vec::new();
+    let mut out = L::default();
     if scan.eat("]") {
         return Ok(out);
     }
     loop {
-        let n = run_count(scan, out.len() as u64)?;
+        let n = run_count(scan, out.count())?;
         let (first, adv) = item(scan)?;
-        push_run(&mut out, first, n, adv, scan)?;
+        if let (true, Some(p)) = (adv, first.page()) {
+            // `n >= 1` (run_count).
+            let last = u32::try_from(n - 1).ok().and_then(|k| advance_page(&p, k));
+            if last.is_none() {
+                return Err(scan.error("a run whose page numbers fit 32 bits"));
+            }
+        }
+        out.push_items(first, n, adv);
         if scan.eat("]") {
             return Ok(out);
         }
@@ -720,7 +749,7 @@ fn parse_list<T: Item>(
 const PFN_EXPECTED: &str = "an hmm pfn word: 0, or flags v, w, err";
 
 /// `pfns=` list.
-pub(super) fn parse_pfns(scan: &mut Scan<'_>) -> Result<Vec<HmmPfn>, ParseError> {
+pub(super) fn parse_pfns(scan: &mut Scan<'_>) -> Result<PfnRuns, ParseError> {
     parse_list(scan, |scan| {
         let mut w = HmmPfn::default();
         if !scan.eat("0") {

@@ -196,7 +196,9 @@ impl World {
             seq,
         };
         match self.hmm_range_fault(&range) {
-            Ok(walk) => Outcome::Ok(Payload::Pfns(walk.words)),
+            // The walk writes page by page, as the kernel does; only the
+            // outcome is stored as runs.
+            Ok(walk) => Outcome::Ok(Payload::Pfns(walk.words.into())),
             Err(e) => self.hmm_error_outcome(e),
         }
     }

@@ -82,7 +82,7 @@ fn hmm(w: &mut World, start: u32, end: u32, req: HmmReq, owner: Option<DevId>) -
 
 fn words(out: Outcome) -> Vec<HmmPfn> {
     match out {
-        Outcome::Ok(Payload::Pfns(w)) => w,
+        Outcome::Ok(Payload::Pfns(w)) => w.to_vec(),
         other => panic!("not pfn words: {other:?}"),
     }
 }

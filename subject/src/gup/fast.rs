@@ -5,8 +5,8 @@ use super::*;
 impl World {
     /// `gup_fast()`: the lockless walk grabs a prefix of the range and stops
     /// at the first page it cannot take. No faults, no FOLL_TOUCH.
-    pub(crate) fn gup_fast(&mut self, p: usize, start: u64, end: u64, f: Foll) -> Vec<PageRef> {
-        let mut pages = Vec::new();
+    pub(crate) fn gup_fast(&mut self, p: usize, start: u64, end: u64, f: Foll) -> PageRuns {
+        let mut pages = PageRuns::new();
         for page in start..end {
             match self.gup_fast_page(p, page, f) {
                 Some(r) => pages.push(r),

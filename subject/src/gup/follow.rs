@@ -125,7 +125,7 @@ impl World {
         } else {
             page as usize
         };
-        Some(f.anon_exclusive[idx])
+        Some(f.anon_exclusive.get(idx))
     }
 
     /// `gup_must_unshare()` (mm/internal.h): only R/O pins unshare. Anon
@@ -199,10 +199,14 @@ impl World {
         self.folio_put(folio, put);
     }
 
-    /// `unpin_user_pages()`.
-    pub fn unpin_user_pages(&mut self, pages: &[PageRef]) {
-        for &r in pages {
-            self.gup_put_folio(r, true);
+    /// `unpin_user_pages()`: one `gup_put_folio(folio, npages)` per run of
+    /// one folio (as the kernel's `gup_folio_range_next` batches them).
+    /// Oracle rule preserved (`unpin_user_pages`, page by page): the folio
+    /// ends with the same counts, and once a put frees it the later ones
+    /// change nothing, so putting `n` at once is `n` puts in a row.
+    pub fn unpin_user_pages(&mut self, pages: &PageRuns) {
+        for r in pages.runs() {
+            self.gup_put_folio_refs(r.first, true, r.len as i64);
         }
     }
 

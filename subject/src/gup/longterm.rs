@@ -11,10 +11,12 @@ impl World {
     /// `collect_longterm_unpinnable_folios()`: each unpinnable folio among
     /// the returned pages, once, in order; folios that cannot be isolated
     /// from the LRU (`folio_isolate_lru` fails) are not collected.
-    pub(crate) fn collect_longterm_unpinnable_folios(&self, pages: &[PageRef]) -> Vec<FolioId> {
+    /// A run names one folio, so looking at each run's first page finds
+    /// the folios the per-page scan finds, in the same order.
+    pub(crate) fn collect_longterm_unpinnable_folios(&self, pages: &PageRuns) -> Vec<FolioId> {
         let mut list = Vec::new();
-        for r in pages {
-            let PageRef::Folio { folio, .. } = *r else {
+        for r in pages.runs() {
+            let PageRef::Folio { folio, .. } = r.first else {
                 continue;
             };
             if self.folio_is_longterm_pinnable(folio)
@@ -35,7 +37,7 @@ impl World {
     /// the pins were dropped counts as migrated (`migrate_folio_unmap`).
     pub(crate) fn migrate_longterm_unpinnable_folios(
         &mut self,
-        pages: &[PageRef],
+        pages: &PageRuns,
         movable: &[FolioId],
     ) -> Result<(), GupStop> {
         self.unpin_user_pages(pages);

@@ -25,11 +25,12 @@
 use mmdiff_core::op::{Fill, GupFlags, HandleId, Zone};
 use mmdiff_core::outcome::{Errno, Outcome, Payload};
 use mmdiff_core::state::{
-    Entry, FolioId, HandleState, Level, Memory, ObjId, PageRef, PteBits, Target, VmaKind, VmaState,
+    Entry, FolioId, Level, Memory, ObjId, PageRef, PteBits, Target, VmaKind, VmaState,
 };
 use mmdiff_core::GUP_PIN_COUNTING_BIAS;
 
 use crate::fault::{mkdirty, FaultError, FaultKind, MAX_FAULTS};
+use crate::runs::PageRuns;
 use crate::vma::{is_cow, is_shared};
 use crate::world::World;
 
@@ -79,8 +80,11 @@ pub enum GupStop {
     Blocked(u64),
 }
 
-/// Pages grabbed (at least one), or why none were.
-pub type GupResult = Result<Vec<PageRef>, GupStop>;
+/// Pages grabbed (at least one), or why none were. The pages come as runs
+/// of consecutive pages of one folio (`crate::runs::PageRuns`): the
+/// kernel's `pages[]` array, read page by page, but a PMD-mapped THP is
+/// one entry instead of 512.
+pub type GupResult = Result<PageRuns, GupStop>;
 
 /// What `follow_page_mask` found at one address.
 pub(crate) enum Follow {
@@ -98,6 +102,8 @@ mod fast;
 mod follow;
 mod handle;
 mod longterm;
+
+pub use handle::Handle;
 
 impl World {
     // ----------------------------------------------------------------
@@ -138,13 +144,8 @@ impl World {
         };
         match result {
             Ok(pages) => {
-                let n = pages.len() as u64;
-                self.handles[h.index()] = Some(HandleState {
-                    id: h,
-                    flags,
-                    base,
-                    pages,
-                });
+                let n = pages.len();
+                self.handles[h.index()] = Some(Handle::new(h, flags, base, pages));
                 Outcome::count(n)
             }
             Err(GupStop::Err(e)) => Outcome::Err(e),
@@ -163,7 +164,7 @@ impl World {
             self.mm_mut(p).has_pinned = true;
         }
         let mut pages = self.gup_fast(p, start, end, f);
-        let resume = start + pages.len() as u64;
+        let resume = start + pages.len();
         if resume == end {
             return Ok(pages);
         }
@@ -174,7 +175,7 @@ impl World {
         };
         match self.gup_longterm_locked(p, resume, end, slow) {
             Ok(more) => {
-                pages.extend(more);
+                pages.append(more);
                 Ok(pages)
             }
             Err(stop) if pages.is_empty() => Err(stop),
@@ -224,8 +225,8 @@ impl World {
         start: u64,
         end: u64,
         f: Foll,
-    ) -> (Vec<PageRef>, Option<GupStop>) {
-        let mut pages = Vec::new();
+    ) -> (PageRuns, Option<GupStop>) {
+        let mut pages = PageRuns::new();
         let mut page = start;
         while page < end {
             match self.get_user_page(p, page, f) {
@@ -249,7 +250,7 @@ impl World {
         end: u64,
         r: PageRef,
         f: Foll,
-        pages: &mut Vec<PageRef>,
+        pages: &mut PageRuns,
     ) -> u64 {
         if self.mm(p).pt.leaf(page).is_none() {
             return 0;
@@ -263,14 +264,17 @@ impl World {
         let more = stop - page - 1;
         match r {
             PageRef::Folio { folio, page: sub } => {
-                pages.extend((1..=more as u32).map(|i| PageRef::Folio {
-                    folio,
-                    page: sub + i,
-                }));
+                pages.push_run(
+                    PageRef::Folio {
+                        folio,
+                        page: sub + 1,
+                    },
+                    more,
+                );
                 self.try_grab_folio_refs(folio, f.pin, more as i64);
             }
             PageRef::HugeZero { page: sub } => {
-                pages.extend((1..=more as u32).map(|i| PageRef::HugeZero { page: sub + i }));
+                pages.push_run(PageRef::HugeZero { page: sub + 1 }, more);
             }
             PageRef::Zero => return 0,
         }

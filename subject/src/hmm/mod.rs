@@ -45,7 +45,7 @@
 //!   of every call on `pgmap_refs` must be zero.
 
 use mmdiff_core::op::{DevId, HmmReq, NotifierId, PMD_PAGES};
-use mmdiff_core::outcome::{Errno, HmmPfn, MigrateSrc, Outcome, Payload};
+use mmdiff_core::outcome::{Errno, HmmPfn, MigrateSrc, Outcome, Payload, PfnRuns};
 use mmdiff_core::state::{FolioId, Memory, PageRef, Target};
 
 use crate::migrate_device::Migration;
@@ -137,6 +137,11 @@ enum Mode {
 /// `-EBUSY` restarts.
 enum Pfns<'a> {
     Words(&'a mut [HmmPfn]),
+    /// The words of the `hmm-fault` outcome, as runs: a PMD leaf is one
+    /// run, not 512 words. Writes land as in a zero-filled array of the
+    /// range (`PfnRuns::overwrite`); a walk writes in address order from
+    /// where it starts, so each write appends or cuts the tail.
+    Runs(&'a mut PfnRuns),
     Migrate(&'a mut Migration),
 }
 
@@ -144,6 +149,7 @@ impl Pfns<'_> {
     fn reborrow(&mut self) -> Pfns<'_> {
         match self {
             Pfns::Words(w) => Pfns::Words(w),
+            Pfns::Runs(r) => Pfns::Runs(r),
             Pfns::Migrate(m) => Pfns::Migrate(m),
         }
     }
@@ -163,30 +169,52 @@ struct HmmVmaWalk<'a> {
 }
 
 impl HmmVmaWalk<'_> {
-    fn words(&mut self) -> &mut [HmmPfn] {
-        match &mut self.pfns {
-            Pfns::Words(w) => w,
-            Pfns::Migrate(_) => unreachable!("the collect pass writes no HMM words"),
-        }
-    }
-
     fn mig(&mut self) -> &mut Migration {
         match &mut self.pfns {
             Pfns::Migrate(m) => m,
-            Pfns::Words(_) => unreachable!("only the collect pass has a migration"),
+            Pfns::Words(_) | Pfns::Runs(_) => {
+                unreachable!("only the collect pass has a migration")
+            }
         }
     }
 
     /// Write the word of absolute page `page`.
     fn set(&mut self, page: u64, w: HmmPfn) {
-        let i = (page - self.r.start) as usize;
-        self.words()[i] = w;
+        let i = page - self.r.start;
+        match &mut self.pfns {
+            Pfns::Words(words) => words[i as usize] = w,
+            Pfns::Runs(runs) => runs.overwrite(i, w, 1),
+            Pfns::Migrate(_) => unreachable!("the collect pass writes no HMM words"),
+        }
     }
 
     /// `hmm_pfns_fill()`: every word of `[s, e)` becomes `w`.
     fn fill(&mut self, s: u64, e: u64, w: HmmPfn) {
-        let (a, b) = ((s - self.r.start) as usize, (e - self.r.start) as usize);
-        self.words()[a..b].fill(w);
+        let (a, b) = (s - self.r.start, e - self.r.start);
+        match &mut self.pfns {
+            Pfns::Words(words) => words[a as usize..b as usize].fill(w),
+            // The filled words carry no page (0 or ERROR), so they are one
+            // run; a word with a page would advance and is written alone.
+            Pfns::Runs(runs) if w.page.is_none() => runs.overwrite(a, w, b - a),
+            Pfns::Runs(_) => (s..e).for_each(|page| self.set(page, w)),
+            Pfns::Migrate(_) => unreachable!("the collect pass writes no HMM words"),
+        }
+    }
+
+    /// Words `[s, e)` are the run from `first`: page `i` of it is `first`
+    /// with its page advanced by `i` (`mmdiff_core::runs::advanced`, which
+    /// advances as `Target::advanced` does).
+    fn fill_run(&mut self, s: u64, e: u64, first: HmmPfn) {
+        let (a, b) = (s - self.r.start, e - self.r.start);
+        match &mut self.pfns {
+            Pfns::Words(words) => {
+                for (i, word) in words[a as usize..b as usize].iter_mut().enumerate() {
+                    *word = mmdiff_core::runs::advanced(&first, i as u64);
+                }
+            }
+            Pfns::Runs(runs) => runs.overwrite(a, first, b - a),
+            Pfns::Migrate(_) => unreachable!("the collect pass writes no HMM words"),
+        }
     }
 
     /// Write `src[]` of absolute page `page` (entries not written stay 0:
@@ -251,8 +279,15 @@ impl World {
             owner,
             seq,
         };
-        match self.hmm_range_fault(&range) {
-            Ok(walk) => Outcome::Ok(Payload::Pfns(walk.words)),
+        let mut runs = PfnRuns::new();
+        match self.hmm_walk_loop(&range, Mode::Snapshot, Pfns::Runs(&mut runs)) {
+            Ok(_) => {
+                // A completed walk wrote every page; words never written
+                // are 0, as in the zero-filled array of hmm_range_fault().
+                let n = range.end - range.start;
+                runs.push_run(HmmPfn::default(), n.saturating_sub(runs.len()));
+                Outcome::Ok(Payload::Pfns(runs))
+            }
             Err(e) => self.hmm_error_outcome(e),
         }
     }

@@ -59,20 +59,17 @@ impl World {
 
     /// The words of a PMD leaf over `[s, e)`: `pfn + i | cpu flags | order
     /// 9`. Fast path: the leaf was read once; page `i` of the block names
-    /// `first`'s target advanced by `i` (oracle: `entry()` per page).
+    /// `first`'s target advanced by `i` (oracle: `entry()` per page), so
+    /// the chunk is one run from the word of page `s`.
     fn hmm_pmd_fill(w: &mut HmmVmaWalk, s: u64, e: u64, first: Entry, cpu: CpuFlags) {
         let target = match first {
             Entry::Present { target, .. } | Entry::DevicePrivate { target, .. } => target,
             _ => unreachable!("only present and device-private leaves carry pages"),
         };
         let block = World::pmd_start(s);
-        let base = (s - w.r.start) as usize;
-        let words = &mut w.words()[base..base + (e - s) as usize];
-        for (i, word) in words.iter_mut().enumerate() {
-            let t = target.advanced((s - block) as u32 + i as u32);
-            let pr = target_page(t).expect("PMD leaves map folios or the huge zero page");
-            *word = valid_word(pr, cpu, PMD_ORDER);
-        }
+        let t = target.advanced((s - block) as u32);
+        let pr = target_page(t).expect("PMD leaves map folios or the huge zero page");
+        w.fill_run(s, e, valid_word(pr, cpu, PMD_ORDER));
     }
 
     /// `hmm_vma_handle_absent_pmd()` for another owner's PMD device-private

@@ -14,12 +14,12 @@ impl World {
     /// exclusive (it no longer is: the migration entry carries it).
     pub(crate) fn try_share_anon(&mut self, folio: FolioId, idx: usize) -> Option<bool> {
         let f = self.folio(folio);
-        let exclusive = f.anon && f.anon_exclusive[idx];
+        let exclusive = f.anon && f.anon_exclusive.get(idx);
         if exclusive {
             if f.maybe_dma_pinned() {
                 return None;
             }
-            self.folio_mut(folio).anon_exclusive[idx] = false;
+            self.folio_mut(folio).anon_exclusive.set(idx, false);
         }
         Some(exclusive)
     }

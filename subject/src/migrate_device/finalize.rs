@@ -83,10 +83,11 @@ impl World {
         }
         for dev in &mut self.devices {
             for mirror in dev.mirrors.values_mut() {
+                // A device-table run names one folio: the folio's runs go
+                // whole (oracle `forget_in_mirrors`: every entry naming the
+                // folio, one by one).
                 for &folio in folios {
-                    for addr in mirror.addresses_of(folio) {
-                        mirror.remove(&addr);
-                    }
+                    mirror.remove_folio(folio);
                 }
             }
         }

@@ -28,13 +28,14 @@
 use mmdiff_core::op::{DevId, MigrateDest, MigrateSelect, ProcId, SessionId, Zone, PMD_PAGES};
 use mmdiff_core::outcome::{Errno, MigrateSrc, Outcome, Payload};
 use mmdiff_core::state::{
-    Entry, FolioId, FolioState, Level, Memory, MigKind, MigratePhase, PageRef, PteBits,
-    SessionState, Target, VmaKind, VmaState,
+    Entry, FolioId, Level, Memory, MigKind, MigratePhase, PageRef, PteBits, SessionState, Target,
+    VmaKind, VmaState,
 };
 
 use crate::device::Inval;
 use crate::fault::fresh_bits;
 use crate::fault::{mkdirty, FaultError, FaultResult};
+use crate::folios::Folio;
 use crate::pte::is_pmd_leaf;
 use crate::world::World;
 
@@ -130,12 +131,12 @@ pub(crate) fn selected(folio: FolioId, page: u32, write: bool) -> MigrateSrc {
 }
 
 /// `folio_is_zone_device()`.
-fn is_zone_device(f: &FolioState) -> bool {
+fn is_zone_device(f: &Folio) -> bool {
     matches!(f.memory, Memory::Device(_))
 }
 
 /// `folio_is_device_private()`.
-fn is_device_private(f: &FolioState) -> bool {
+fn is_device_private(f: &Folio) -> bool {
     matches!(f.memory, Memory::Device(d) if !d.coherent())
 }
 

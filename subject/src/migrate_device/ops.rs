@@ -117,9 +117,13 @@ impl World {
             if e.compound && !split {
                 if !declined(i) {
                     if let Some(d) = self.alloc_dest(dest, 9) {
-                        for k in 0..NR as usize {
-                            let v = src.map_or(0, |(f, _)| self.folio(f).contents[k]);
-                            self.folio_mut(d).contents[k] = v;
+                        // Page k of the source into page k of the copy, as
+                        // one copy of its contents runs. Oracle rule
+                        // preserved (`migrate_alloc_op`, page by page): the
+                        // copy reads as the source; a hole stays zeroed.
+                        if let Some((f, _)) = src {
+                            let c = self.folio(f).contents.clone();
+                            self.folio_mut(d).contents.copy_from(0, &c, 0, NR as u32);
                         }
                         sess.dst[i] = Some(PageRef::Folio { folio: d, page: 0 });
                     }
@@ -136,11 +140,11 @@ impl World {
                     continue;
                 };
                 let v = match src {
-                    Some((f, _)) if e.compound => self.folio(f).contents[k],
-                    Some((f, sub)) => self.folio(f).contents[sub as usize],
+                    Some((f, _)) if e.compound => self.folio(f).contents.get(k),
+                    Some((f, sub)) => self.folio(f).contents.get(sub as usize),
                     None => 0,
                 };
-                self.folio_mut(d).contents[0] = v;
+                self.folio_mut(d).contents.set(0, v);
                 sess.dst[i + k] = Some(PageRef::Folio { folio: d, page: 0 });
             }
             i += nr;

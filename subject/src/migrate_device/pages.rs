@@ -160,11 +160,13 @@ impl World {
     pub(crate) fn folio_migrate_flags(&mut self, src: FolioId, dst: FolioId) {
         let (dirty, excl) = {
             let f = self.folio(src);
-            (f.dirty, f.anon_exclusive[0])
+            (f.dirty, f.anon_exclusive.get(0))
         };
         let d = self.folio_mut(dst);
         d.dirty |= dirty;
-        d.anon_exclusive[0] |= excl;
+        if excl {
+            d.anon_exclusive.set(0, true);
+        }
     }
 
     /// `migrate_vma_split_unmapped_folio()`: the compound source at entry
@@ -205,22 +207,15 @@ impl World {
         }
         // The head keeps its id: its slot is overwritten below.
         let old = self.folios[&folio].clone();
-        let nr = old.contents.len();
+        let nr = old.nr_pages() as usize;
         let ids: Vec<FolioId> = (0..nr)
             .map(|k| if k == 0 { folio } else { self.fresh_folio_id() })
             .collect();
         for (k, &id) in ids.iter().enumerate() {
-            let mut piece = old.clone();
-            piece.id = id;
-            piece.order = 0;
+            let mut piece = old.piece(id, k);
             piece.refcount = 1 + i64::from(fault_idx == Some(k));
-            piece.mapcount = 0;
-            piece.entire_mapcount = 0;
-            piece.pincount = 0;
             piece.locked = true;
             piece.lru = false;
-            piece.anon_exclusive = vec![old.anon_exclusive[k]];
-            piece.contents = vec![old.contents[k]];
             self.folios.insert(id, piece);
         }
         // Every migration entry of the folio now names its piece at PTE
@@ -380,7 +375,7 @@ impl World {
         let f = self.folio_mut(folio);
         f.anon = true;
         f.swapbacked = true;
-        f.anon_exclusive[0] = true;
+        f.anon_exclusive.set(0, true);
         if !device {
             f.lru = true;
         }

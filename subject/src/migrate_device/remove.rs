@@ -87,7 +87,7 @@ impl World {
         };
         if d.anon && kind != MigKind::Read {
             let idx = if level == Level::Pmd { 0 } else { sub as usize };
-            self.folio_mut(dst).anon_exclusive[idx] = true;
+            self.folio_mut(dst).anon_exclusive.set(idx, true);
         }
         match level {
             Level::Pte => {

@@ -11,7 +11,7 @@
 
 use mmdiff_core::expect::ExpectedOutcome;
 use mmdiff_core::op::{OpKind, PageRange};
-use mmdiff_core::outcome::Payload;
+use mmdiff_core::outcome::{Payload, PfnRun};
 use mmdiff_core::run::Runner;
 use mmdiff_core::text::{self, Line};
 use mmdiff_core::{Config, Op, Outcome};
@@ -306,7 +306,10 @@ pub fn check_outcome(
         _ => {}
     }
     if let (Op::HmmFault { range, .. }, Outcome::Ok(Payload::Pfns(words))) = (op, outcome) {
-        if words.len() != range.len() as usize || !words.iter().all(|w| w.valid && !w.error) {
+        // A run shares its flags: checking each run's first word is
+        // checking every page, at a cost per run.
+        let valid = |r: &PfnRun| r.first.valid && !r.first.error;
+        if words.len() != u64::from(range.len()) || !words.runs().iter().all(valid) {
             return fail("expected a valid word for every page");
         }
     }
@@ -444,9 +447,9 @@ mod tests {
             valid: true,
             ..Default::default()
         };
-        let ok = Outcome::Ok(Payload::Pfns(vec![word; 2]));
+        let ok = Outcome::Ok(Payload::Pfns(vec![word; 2].into()));
         assert!(check_outcome(&hmm, None, &ok).is_ok());
-        let hole = Outcome::Ok(Payload::Pfns(vec![word, Default::default()]));
+        let hole = Outcome::Ok(Payload::Pfns(vec![word, Default::default()].into()));
         assert!(check_outcome(&hmm, None, &hole).is_err());
     }
 

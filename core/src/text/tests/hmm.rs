@@ -6,7 +6,7 @@ use crate::op::{
     DevId, Fill, HmmReq, MigrateDest, MigrateSelect, NotifierId, Op, PageRange, ProcId, SessionId,
     SlotId,
 };
-use crate::outcome::{HmmPfn, MigrateSrc, Outcome, Payload};
+use crate::outcome::{HmmPfn, MigrateSrc, Outcome, Payload, PfnRuns};
 use crate::state::{FolioId, PageRef};
 use crate::text::*;
 
@@ -266,7 +266,7 @@ fn hmm_outcome_text() {
         })
         .collect();
     assert_eq!(
-        text(Outcome::Ok(Payload::Pfns(thp.clone()))),
+        text(Outcome::Ok(Payload::Pfns(thp.clone().into()))),
         "ok pfns=[512*vw/9:F0[0..]]"
     );
     let mut words = thp;
@@ -287,13 +287,18 @@ fn hmm_outcome_text() {
         page: f(3, 5),
         ..HmmPfn::default()
     });
-    let t = text(Outcome::Ok(Payload::Pfns(words.clone())));
+    let t = text(Outcome::Ok(Payload::Pfns(words.clone().into())));
     assert_eq!(t, "ok pfns=[512*vw/9:F0[0..],3*0,2*err,v:zero,v:F3[5]]");
     assert_eq!(
         parse_outcome(&t),
-        Ok(ExpectedOutcome::Exact(Outcome::Ok(Payload::Pfns(words))))
+        Ok(ExpectedOutcome::Exact(Outcome::Ok(Payload::Pfns(
+            words.into()
+        ))))
     );
-    assert_eq!(text(Outcome::Ok(Payload::Pfns(vec![]))), "ok pfns=[]");
+    assert_eq!(
+        text(Outcome::Ok(Payload::Pfns(vec![].into()))),
+        "ok pfns=[]"
+    );
 
     let mut src: Vec<MigrateSrc> = (0..4)
         .map(|i| MigrateSrc {
@@ -370,6 +375,151 @@ fn hmm_outcome_text() {
         parse_outcome("stuck"),
         Ok(ExpectedOutcome::Exact(Outcome::Stuck))
     );
+}
+
+/// A 1 GiB THP-backed `hmm-fault`: 512 PMD-mapped folios, 262144 words,
+/// prints as 512 text runs and parses back into 512 runs without
+/// expanding them.
+#[test]
+fn a_1g_thp_pfns_list_round_trips_as_runs() {
+    let mut words = PfnRuns::new();
+    for folio in 0..512u64 {
+        words.push_run(
+            HmmPfn {
+                valid: true,
+                write: folio % 2 == 0,
+                error: false,
+                order: 9,
+                page: f(folio, 0),
+            },
+            512,
+        );
+    }
+    assert_eq!(words.len(), 262_144);
+    assert_eq!(words.runs().len(), 512);
+    let o = Outcome::Ok(Payload::Pfns(words));
+    let t = outcome_to_string(&o);
+    assert!(t.starts_with("ok pfns=[512*vw/9:F0[0..],512*v/9:F1[0..],512*vw/9:F2[0..],"));
+    assert!(t.ends_with(",512*v/9:F511[0..]]"), "{}", &t[t.len() - 40..]);
+    assert_eq!(t.matches('*').count(), 512);
+    let parsed = parse_outcome(&t).expect("parses");
+    match &parsed {
+        ExpectedOutcome::Exact(Outcome::Ok(Payload::Pfns(p))) => {
+            assert_eq!(p.runs().len(), 512);
+            assert_eq!(p.len(), 262_144);
+        }
+        other => panic!("not a pfns list: {other:?}"),
+    }
+    assert_eq!(parsed, ExpectedOutcome::Exact(o.clone()));
+    assert!(parsed.matches(&o));
+    assert_eq!(outcome_to_string(&o), t);
+}
+
+/// The text's runs are not always [`PfnRuns`]'s: an identical folio word
+/// repeated is one text run of many `PfnRuns` runs, and the greedy text
+/// may cut a `PfnRuns` run in two.
+#[test]
+fn pfns_text_runs_are_the_texts_own() {
+    let w = |page| HmmPfn {
+        valid: true,
+        page: f(0, page),
+        ..HmmPfn::default()
+    };
+    let words = vec![w(5), w(5), w(6), w(7)];
+    let runs = PfnRuns::from(words.clone());
+    assert_eq!(runs.runs().len(), 2);
+    let t = outcome_to_string(&Outcome::Ok(Payload::Pfns(runs.clone())));
+    assert_eq!(t, "ok pfns=[2*v:F0[5],2*v:F0[6..]]");
+    assert_eq!(
+        parse_outcome(&t),
+        Ok(ExpectedOutcome::Exact(Outcome::Ok(Payload::Pfns(runs))))
+    );
+    let t = outcome_to_string(&Outcome::Ok(Payload::Pfns(vec![w(5); 3].into())));
+    assert_eq!(t, "ok pfns=[3*v:F0[5]]");
+    assert_eq!(
+        parse_outcome(&t),
+        Ok(ExpectedOutcome::Exact(Outcome::Ok(Payload::Pfns(
+            vec![w(5); 3].into()
+        ))))
+    );
+}
+
+/// The greedy list text as it was over a slice of words, before `pfns`
+/// became runs: the printed text must not have changed.
+fn slice_pfns_text(items: &[HmmPfn]) -> String {
+    let adv = |p: &PageRef, k: u32| match *p {
+        PageRef::Folio { folio, page } => page
+            .checked_add(k)
+            .map(|page| PageRef::Folio { folio, page }),
+        PageRef::HugeZero { page } => page.checked_add(k).map(|page| PageRef::HugeZero { page }),
+        PageRef::Zero => None,
+    };
+    let head = |w: &HmmPfn| {
+        let mut s = String::new();
+        if w.valid {
+            s.push('v');
+        }
+        if w.write {
+            s.push('w');
+        }
+        if w.error {
+            s.push_str("err");
+        }
+        if s.is_empty() {
+            s.push('0');
+        }
+        if w.order != 0 {
+            s.push_str(&format!("/{}", w.order));
+        }
+        s
+    };
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < items.len() {
+        let first = items[i];
+        let same = items[i..].iter().take_while(|x| **x == first).count();
+        let n_adv = match first.page {
+            Some(p) if adv(&p, 1).is_some() => items[i..]
+                .iter()
+                .zip(0u32..)
+                .take_while(|(x, k)| {
+                    adv(&p, *k).is_some_and(|q| {
+                        **x == HmmPfn {
+                            page: Some(q),
+                            ..first
+                        }
+                    })
+                })
+                .count(),
+            _ => 0,
+        };
+        let (n, advancing) = if n_adv > same {
+            (n_adv, true)
+        } else {
+            (same, false)
+        };
+        let mut s = if n > 1 {
+            format!("{n}*")
+        } else {
+            String::new()
+        };
+        s.push_str(&head(&first));
+        if let Some(p) = first.page {
+            s.push(':');
+            s.push_str(&page_ref_to_string(&p).replace(']', if advancing { "..]" } else { "]" }));
+        }
+        out.push(s);
+        i += n;
+    }
+    format!("[{}]", out.join(","))
+}
+
+proptest::proptest! {
+    #[test]
+    fn pfns_text_is_the_slice_text(words in super::strategies::arb_pfns()) {
+        let runs = PfnRuns::from(words.clone());
+        proptest::prop_assert_eq!(pfns_text(&runs), slice_pfns_text(&words));
+    }
 }
 
 #[test]

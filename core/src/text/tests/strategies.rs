@@ -149,7 +149,7 @@ pub(super) fn arb_snapshot() -> impl Strategy<Value = Vec<u8>> {
 pub(super) fn arb_outcome() -> impl Strategy<Value = Outcome> {
     prop_oneof![
         arb_base_outcome(),
-        arb_pfns().prop_map(|w| Outcome::Ok(Payload::Pfns(w))),
+        arb_pfns().prop_map(|w| Outcome::Ok(Payload::Pfns(w.into()))),
         (any::<u64>(), arb_srcs())
             .prop_map(|(cpages, src)| Outcome::Ok(Payload::Migrate { cpages, src })),
         (any::<u64>(), 0u64..8, prop::option::of(arb_values())).prop_map(
