@@ -22,19 +22,10 @@ use crate::state::PageRef;
 /// the harness overflow-panic, and a PMD leaf's words built here must be
 /// the words the model would build page by page with `Target::advanced`.
 pub fn advanced(word: &HmmPfn, n: u64) -> HmmPfn {
-    // Truncation is the modulo-2^32 reduction the wrapping add needs.
-    let k = n as u32;
-    let page = word.page.map(|p| match p {
-        PageRef::Folio { folio, page } => PageRef::Folio {
-            folio,
-            page: page.wrapping_add(k),
-        },
-        PageRef::HugeZero { page } => PageRef::HugeZero {
-            page: page.wrapping_add(k),
-        },
-        PageRef::Zero => PageRef::Zero,
-    });
-    HmmPfn { page, ..*word }
+    HmmPfn {
+        page: word.page.map(|p| p.advanced(n)),
+        ..*word
+    }
 }
 
 /// Whether a run starting with `word` is `count` copies of it.

@@ -49,6 +49,27 @@ pub enum PageRef {
     HugeZero { page: u32 },
 }
 
+impl PageRef {
+    /// The page `n` pages after this one in a run: folio and huge-zero
+    /// pages advance, the zero page repeats (as [`Target::advanced`]).
+    /// Wrapping modulo 2^32: raw page indexes are the models' business,
+    /// and a broken model must not make the harness overflow-panic.
+    pub fn advanced(self, n: u64) -> PageRef {
+        // Truncation is the modulo-2^32 reduction the wrapping add needs.
+        let k = n as u32;
+        match self {
+            PageRef::Folio { folio, page } => PageRef::Folio {
+                folio,
+                page: page.wrapping_add(k),
+            },
+            PageRef::HugeZero { page } => PageRef::HugeZero {
+                page: page.wrapping_add(k),
+            },
+            PageRef::Zero => PageRef::Zero,
+        }
+    }
+}
+
 /// Maps raw ids to canonical ids.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Renames {

@@ -438,21 +438,9 @@ impl PageBits {
 // PageRuns
 // ---------------------------------------------------------------------
 
-/// The page `n` pages after `r` in a run: folio and huge-zero pages
-/// advance, the zero page repeats (as `Target::advanced`). Wrapping, as
-/// `Target::advanced`.
+/// The page `n` pages after `r` in a run ([`PageRef::advanced`]).
 pub fn page_advanced(r: PageRef, n: u64) -> PageRef {
-    let k = n as u32;
-    match r {
-        PageRef::Folio { folio, page } => PageRef::Folio {
-            folio,
-            page: page.wrapping_add(k),
-        },
-        PageRef::HugeZero { page } => PageRef::HugeZero {
-            page: page.wrapping_add(k),
-        },
-        PageRef::Zero => PageRef::Zero,
-    }
+    r.advanced(n)
 }
 
 /// `len` consecutive pages from `first` (page `k` is
