@@ -712,6 +712,39 @@ impl OpKind {
 }
 
 impl Op {
+    /// The page range the op works on, if it has one (`mremap`: the
+    /// source; `hmm-fault`, `migrate-setup`: the whole range).
+    pub fn range(&self) -> Option<PageRange> {
+        let mut op = self.clone();
+        op.range_mut().copied()
+    }
+
+    /// The op's page range, to change in place; see [`Op::range`].
+    pub fn range_mut(&mut self) -> Option<&mut PageRange> {
+        match self {
+            Op::Munmap { range, .. }
+            | Op::Mprotect { range, .. }
+            | Op::Madvise { range, .. }
+            | Op::Mremap { range, .. }
+            | Op::Read { range, .. }
+            | Op::Write { range, .. }
+            | Op::UffdWp { range, .. }
+            | Op::Gup { range, .. }
+            | Op::IommuPrereg { range, .. }
+            | Op::HmmFault { range, .. }
+            | Op::Notifier { range, .. }
+            | Op::MigrateSetup { range, .. }
+            | Op::DevRead { range, .. }
+            | Op::DevWrite { range, .. }
+            | Op::MigrateToDev { range, .. }
+            | Op::MigrateToSys { range, .. }
+            | Op::DevSnapshot { range, .. }
+            | Op::DevExclusive { range, .. }
+            | Op::DevCheckExclusive { range, .. } => Some(range),
+            _ => None,
+        }
+    }
+
     pub fn kind(&self) -> OpKind {
         match self {
             Op::Mmap { .. } => OpKind::Mmap,

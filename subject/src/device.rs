@@ -13,7 +13,6 @@ use mmdiff_core::state::{
     FolioId, Memory, MirrorEntry, MirrorState, MirrorTag, NotifierState, PageRef,
 };
 
-use crate::runs::page_advanced;
 use crate::world::World;
 
 /// One device's state.
@@ -32,7 +31,7 @@ pub struct Device {
 
 /// One run of a device page table: `len` addresses from the run's first
 /// address, address `k` of the run mapping `target` advanced by `k`
-/// (`runs::page_advanced`), all with `tag`.
+/// ([`PageRef::advanced`]), all with `tag`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MirrorRun {
     pub len: u64,
@@ -42,7 +41,7 @@ pub struct MirrorRun {
 
 impl MirrorRun {
     fn at(&self, k: u64) -> (PageRef, MirrorTag) {
-        (page_advanced(self.target, k), self.tag)
+        (self.target.advanced(k), self.tag)
     }
 }
 
@@ -109,7 +108,7 @@ impl MirrorTable {
                 let b = (s + r.len).min(end);
                 let run = MirrorRun {
                     len: b - a,
-                    target: page_advanced(r.target, a - s),
+                    target: r.target.advanced(a - s),
                     tag: r.tag,
                 };
                 (a, run)
@@ -144,7 +143,7 @@ impl MirrorTable {
         self.runs.get_mut(&s).expect("the run").len = addr - s;
         let rest = MirrorRun {
             len: s + r.len - addr,
-            target: page_advanced(r.target, addr - s),
+            target: r.target.advanced(addr - s),
             tag: r.tag,
         };
         self.put(addr, rest);
@@ -161,7 +160,7 @@ impl MirrorTable {
         };
         if s + prev.len != b
             || prev.tag != next.tag
-            || page_advanced(prev.target, prev.len) != next.target
+            || prev.target.advanced(prev.len) != next.target
         {
             return;
         }

@@ -438,13 +438,8 @@ impl PageBits {
 // PageRuns
 // ---------------------------------------------------------------------
 
-/// The page `n` pages after `r` in a run ([`PageRef::advanced`]).
-pub fn page_advanced(r: PageRef, n: u64) -> PageRef {
-    r.advanced(n)
-}
-
 /// `len` consecutive pages from `first` (page `k` is
-/// `page_advanced(first, k)`), starting at index `at` of the list.
+/// `first.advanced(k)`), starting at index `at` of the list.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PageRun {
     pub at: u64,
@@ -455,7 +450,7 @@ pub struct PageRun {
 impl PageRun {
     /// The page after the last one: where a continuing run would start.
     fn next_page(&self) -> PageRef {
-        page_advanced(self.first, self.len)
+        self.first.advanced(self.len)
     }
 }
 
@@ -521,7 +516,7 @@ impl PageRuns {
         }
         let k = self.runs.partition_point(|r| r.at <= i) - 1;
         let r = self.runs[k];
-        Some(page_advanced(r.first, i - r.at))
+        Some(r.first.advanced(i - r.at))
     }
 
     /// The runs clipped to list indexes `[start, end)`.
@@ -536,7 +531,7 @@ impl PageRuns {
                 let e = (r.at + r.len).min(end);
                 PageRun {
                     at: s,
-                    first: page_advanced(r.first, s - r.at),
+                    first: r.first.advanced(s - r.at),
                     len: e - s,
                 }
             })
@@ -547,7 +542,7 @@ impl PageRuns {
     pub fn iter(&self) -> impl Iterator<Item = PageRef> + '_ {
         self.runs
             .iter()
-            .flat_map(|r| (0..r.len).map(move |k| page_advanced(r.first, k)))
+            .flat_map(|r| (0..r.len).map(move |k| r.first.advanced(k)))
     }
 
     /// The per-page vector (`HandleState::pages`, `PreregState::pages`).

@@ -189,9 +189,8 @@ fn the_table_follows_a_per_address_map_under_random_changes() {
             let runs: Vec<_> = m.runs.iter().map(|(&s, &r)| (s, r)).collect();
             for w in runs.windows(2) {
                 let ((s, r), (s2, r2)) = (w[0], w[1]);
-                let continues = s + r.len == s2
-                    && r.tag == r2.tag
-                    && crate::runs::page_advanced(r.target, r.len) == r2.target;
+                let continues =
+                    s + r.len == s2 && r.tag == r2.tag && r.target.advanced(r.len) == r2.target;
                 assert!(!continues, "unmerged runs at {s} and {s2}");
             }
         }

@@ -282,7 +282,7 @@ fn page_runs_break_where_pages_stop_continuing() {
         for e in s..=pages.len() as u64 + 1 {
             let got: Vec<PageRef> = r
                 .runs_in(s, e)
-                .flat_map(|x| (0..x.len).map(move |k| page_advanced(x.first, k)))
+                .flat_map(|x| (0..x.len).map(move |k| x.first.advanced(k)))
                 .collect();
             let e = (e as usize).min(pages.len());
             assert_eq!(got, pages[s as usize..e], "[{s}, {e})");

@@ -197,36 +197,20 @@ pub fn scale_op(op: &Op, factor: u32) -> Result<Op, String> {
         Ok(())
     };
     let mut scaled = op.clone();
-    let result = match &mut scaled {
+    let range = scaled.range_mut().map_or(Ok(()), r);
+    let result = range.and_then(|()| match &mut scaled {
         Op::Mmap {
             at, pages, foff, ..
         } => d(at).and_then(|()| d(pages)).and_then(|()| d(foff)),
-        Op::Munmap { range, .. }
-        | Op::Mprotect { range, .. }
-        | Op::Madvise { range, .. }
-        | Op::Read { range, .. }
-        | Op::Write { range, .. }
-        | Op::UffdWp { range, .. }
-        | Op::Gup { range, .. }
-        | Op::IommuPrereg { range, .. }
-        | Op::Notifier { range, .. }
-        | Op::DevRead { range, .. }
-        | Op::DevWrite { range, .. }
-        | Op::MigrateToDev { range, .. }
-        | Op::MigrateToSys { range, .. }
-        | Op::DevSnapshot { range, .. }
-        | Op::DevExclusive { range, .. }
-        | Op::DevCheckExclusive { range, .. } => r(range),
         Op::HmmFault {
-            range, page_req, ..
-        } => r(range).and_then(|()| match page_req {
-            Some((a, b, _)) => d(a).and_then(|()| d(b)),
-            None => Ok(()),
-        }),
+            page_req: Some((a, b, _)),
+            ..
+        } => d(a).and_then(|()| d(b)),
         Op::MigrateSetup {
-            range, fault_page, ..
-        } => r(range).and_then(|()| fault_page.as_mut().map_or(Ok(()), d)),
-        Op::Mremap { range, to, .. } => r(range).and_then(|()| d(&mut to.page)),
+            fault_page: Some(k),
+            ..
+        } => d(k),
+        Op::Mremap { to, .. } => d(&mut to.page),
         Op::File { pages, .. } => d(pages),
         Op::DmaRead { start, end, .. } | Op::DmaWrite { start, end, .. } => {
             d(start).and_then(|()| d(end))
@@ -237,7 +221,7 @@ pub fn scale_op(op: &Op, factor: u32) -> Result<Op, String> {
             fail: Some((a, b)), ..
         } => d(a).and_then(|()| d(b)),
         _ => Ok(()),
-    };
+    });
     result.map_err(context)?;
     scaled.validate().map_err(context)?;
     Ok(scaled)

@@ -30,11 +30,13 @@ pub fn simpler(op: &Op) -> Vec<Op> {
     };
     let op = op.clone();
     // Ranges first: the largest cuts in what an op touches.
-    if let Some(r) = range_of(&op) {
+    if let Some(r) = op.range() {
         for smaller in smaller_ranges(r) {
-            let mut v = op.clone();
-            set_range(&mut v, smaller);
-            push(v);
+            push(with(&op, |v| {
+                if let Some(range) = v.range_mut() {
+                    *range = smaller;
+                }
+            }));
         }
     }
     match op {
@@ -202,43 +204,6 @@ fn with(op: &Op, change: impl FnOnce(&mut Op)) -> Op {
     let mut v = op.clone();
     change(&mut v);
     v
-}
-
-/// The page range an op works on, if it has one.
-pub fn range_of(op: &Op) -> Option<PageRange> {
-    let mut out = None;
-    let mut op = op.clone();
-    range_mut(&mut op, |r| out = Some(*r));
-    out
-}
-
-fn set_range(op: &mut Op, to: PageRange) {
-    range_mut(op, |r| *r = to);
-}
-
-fn range_mut(op: &mut Op, f: impl FnOnce(&mut PageRange)) {
-    match op {
-        Op::Munmap { range, .. }
-        | Op::Mprotect { range, .. }
-        | Op::Madvise { range, .. }
-        | Op::Mremap { range, .. }
-        | Op::Read { range, .. }
-        | Op::Write { range, .. }
-        | Op::UffdWp { range, .. }
-        | Op::Gup { range, .. }
-        | Op::IommuPrereg { range, .. }
-        | Op::HmmFault { range, .. }
-        | Op::Notifier { range, .. }
-        | Op::MigrateSetup { range, .. }
-        | Op::DevRead { range, .. }
-        | Op::DevWrite { range, .. }
-        | Op::MigrateToDev { range, .. }
-        | Op::MigrateToSys { range, .. }
-        | Op::DevSnapshot { range, .. }
-        | Op::DevExclusive { range, .. }
-        | Op::DevCheckExclusive { range, .. } => f(range),
-        _ => {}
-    }
 }
 
 /// Smaller ranges: one page at either end, either half, and the same
