@@ -16,6 +16,7 @@ pub mod lockstep;
 pub mod model;
 pub mod op;
 pub mod outcome;
+pub mod rng;
 pub mod run;
 pub mod runs;
 pub mod state;

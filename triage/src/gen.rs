@@ -16,7 +16,7 @@
 use mmdiff_core::op::*;
 use mmdiff_core::state::{Entry, ProcState, State, Target};
 
-use crate::fuzz::SplitMix64;
+use mmdiff_core::rng::SplitMix64;
 
 /// Base weight of each op kind: common operations first, ones that tear
 /// state down rarely.

@@ -463,7 +463,7 @@ impl Shown {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fuzz::SplitMix64;
+    use mmdiff_core::rng::SplitMix64;
     use mmdiff_core::{bytes, Outcome, State};
 
     /// A toy pair: `Buggy` panics on a read of page 5 of any window once

@@ -43,7 +43,7 @@ use mmdiff_core::run::Runner;
 use mmdiff_core::Config;
 use mmdiff_oracle::Oracle;
 
-use crate::fuzz::SplitMix64;
+use mmdiff_core::rng::SplitMix64;
 use crate::gen::Generator;
 
 /// Op kinds noise never contains: ones that reach every process or every

@@ -17,7 +17,7 @@ use mmdiff_core::text::{self, Line};
 use mmdiff_core::{Config, Op, Outcome};
 use mmdiff_oracle::Oracle;
 
-use crate::fuzz::SplitMix64;
+use mmdiff_core::rng::SplitMix64;
 use crate::gen::Generator;
 
 /// What a workload runs.

@@ -1,0 +1,124 @@
+//! The entry point every fuzzing front end calls: `mmdiff fuzz`, the
+//! cargo-fuzz targets, the AFL binary and OSS-Fuzz builds. Bytes are
+//! decoded by the shared decoder ([`mmdiff_core::bytes::decode`]) and run on
+//! the oracle and the subject in lockstep, so the same bytes mean the same
+//! ops, and the same verdict, in every driver.
+//!
+//! The check is [`Check::Digest`]: a state digest and an outcome hash after
+//! every op, the full canonical states and the invariants at the end, and
+//! an exact re-run in full when anything differs, which names the first
+//! divergent op. A [`Failure`] carries that divergence and the ops up to and
+//! including it, ready to print as a scenario.
+
+#![forbid(unsafe_code)]
+
+use std::fmt;
+
+use mmdiff_core::lockstep::{run_lockstep, Check, Divergence};
+use mmdiff_core::text::{self, Line, Scenario};
+use mmdiff_core::{bytes, Config, Op};
+use mmdiff_oracle::Oracle;
+use mmdiff_subject::Subject;
+
+/// A divergence between the oracle and the subject on one input.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Failure {
+    /// The input's ops up to and including the divergent one.
+    pub ops: Vec<Op>,
+    /// How many ops the whole input decoded to.
+    pub decoded: usize,
+    pub divergence: Box<Divergence>,
+}
+
+impl Failure {
+    /// [`Divergence::signature`]: `<op>/<what>:<field>`.
+    pub fn signature(&self) -> &str {
+        &self.divergence.signature
+    }
+
+    /// The ops as a scenario, the divergent line marked, with the
+    /// signature and the failure in its header: paste it into `corpus/`
+    /// or give it to `mmdiff minimize`.
+    pub fn scenario(&self) -> Scenario {
+        let d = &self.divergence;
+        let mut s = Scenario::from_ops(&self.ops);
+        s.header = vec![
+            ("failure".into(), d.to_string()),
+            ("signature".into(), d.signature.clone()),
+        ];
+        if d.op.is_some() {
+            if let Some(Line::Op { comment, .. }) = s.lines.get_mut(d.index) {
+                *comment = Some(format!(" <- {}", d.blame()));
+            }
+        }
+        s
+    }
+}
+
+impl fmt::Display for Failure {
+    /// The explanation (what differs, both outcomes, the state diff) and
+    /// the scenario text: what a fuzzer prints when it stops on a crash.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "mmdiff divergence: {}\n{}\n--- scenario ({} of {} ops; replay with `mmdiff explain <file>`) ---\n{}",
+            self.divergence.signature,
+            self.divergence.explain(),
+            self.ops.len(),
+            self.decoded,
+            text::print(&self.scenario())
+        )
+    }
+}
+
+/// Decodes `data` and runs it on the oracle and the subject in lockstep.
+pub fn run_bytes(data: &[u8]) -> Result<(), Failure> {
+    run_ops(&bytes::decode(data))
+}
+
+/// Runs `ops` on the oracle and the subject in lockstep: the part of
+/// [`run_bytes`] after decoding, for drivers that build ops directly.
+pub fn run_ops(ops: &[Op]) -> Result<(), Failure> {
+    let report = run_lockstep::<Oracle, Subject>(&Config::default(), ops, Check::Digest);
+    match report.divergence {
+        None => Ok(()),
+        Some(divergence) => {
+            let keep = match divergence.op {
+                Some(_) => (divergence.index + 1).min(ops.len()),
+                None => 0,
+            };
+            Err(Failure {
+                ops: ops[..keep].to_vec(),
+                decoded: ops.len(),
+                divergence,
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn agreeing_inputs_pass() {
+        let src = "mmap p0 m0 anon rw pages=4\nwrite p0 m0[0..4] = index\nfork p0 -> p1\nwrite p1 m0[1] = 9\n";
+        let ops = text::parse(src).unwrap().ops();
+        let data = bytes::encode(&ops).unwrap();
+        assert_eq!(bytes::decode(&data), ops);
+        assert_eq!(run_bytes(&data), Ok(()));
+        assert_eq!(run_bytes(&[]), Ok(()));
+    }
+
+    #[test]
+    fn every_byte_string_runs_without_escaping_panics() {
+        // Whatever the bytes, run_bytes returns (a model panic would be a
+        // Failure, not an unwind out of this call).
+        let mut rng = mmdiff_core::rng::SplitMix64::new(17);
+        for len in [1usize, 7, 64, 300] {
+            let mut buf = vec![0u8; len];
+            rng.fill(&mut buf);
+            let _ = run_bytes(&buf);
+        }
+    }
+}
