@@ -8,12 +8,14 @@
 pub mod bytes;
 pub mod canon;
 pub mod config;
+pub mod coverage;
 pub mod digest;
 pub mod expect;
 pub mod ids;
 pub mod invariants;
 pub mod lockstep;
 pub mod model;
+pub mod mutate;
 pub mod op;
 pub mod outcome;
 pub mod rng;

@@ -77,7 +77,7 @@ use crate::text;
 mod explain;
 mod fast;
 mod signature;
-pub use fast::run_lockstep_generated;
+pub use fast::{run_lockstep_generated, Driver};
 pub use signature::{outcome_path, state_path};
 
 #[cfg(test)]

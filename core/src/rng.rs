@@ -40,7 +40,6 @@ impl SplitMix64 {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

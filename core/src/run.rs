@@ -315,6 +315,9 @@ pub struct Runner<M: Model> {
     name: &'static str,
     next_index: usize,
     state: State,
+    /// The canonical state before the last completed op (the initial
+    /// state before the first).
+    previous: State,
     initial_violations: Vec<Violation>,
     invariants: InvariantCheck,
     /// The panic that abandoned the model.
@@ -369,6 +372,7 @@ impl<M: Model> Runner<M> {
             model: Some(model),
             name,
             next_index,
+            previous: state.clone(),
             state,
             initial_violations,
             invariants,
@@ -384,6 +388,12 @@ impl<M: Model> Runner<M> {
     /// The canonical state after the last completed op.
     pub fn state(&self) -> &State {
         &self.state
+    }
+
+    /// The canonical state before the last completed op: with
+    /// [`Runner::state`], what that op changed.
+    pub fn previous_state(&self) -> &State {
+        &self.previous
     }
 
     /// Invariants broken by the initial state.
@@ -428,7 +438,7 @@ impl<M: Model> Runner<M> {
         })();
         match result {
             Ok((state, outcome, violations, mismatches)) => {
-                self.state = state;
+                self.previous = std::mem::replace(&mut self.state, state);
                 Ok(Step {
                     index,
                     op: op.clone(),

@@ -16,7 +16,7 @@ use std::fmt;
 
 use mmdiff_core::lockstep::{run_lockstep, Check, Divergence};
 use mmdiff_core::text::{self, Line, Scenario};
-use mmdiff_core::{bytes, Config, Op};
+use mmdiff_core::{bytes, Config, Model, Op};
 use mmdiff_oracle::Oracle;
 use mmdiff_subject::Subject;
 
@@ -73,13 +73,23 @@ impl fmt::Display for Failure {
 
 /// Decodes `data` and runs it on the oracle and the subject in lockstep.
 pub fn run_bytes(data: &[u8]) -> Result<(), Failure> {
-    run_ops(&bytes::decode(data))
+    run_bytes_with::<Oracle, Subject>(data)
 }
 
 /// Runs `ops` on the oracle and the subject in lockstep: the part of
 /// [`run_bytes`] after decoding, for drivers that build ops directly.
 pub fn run_ops(ops: &[Op]) -> Result<(), Failure> {
-    let report = run_lockstep::<Oracle, Subject>(&Config::default(), ops, Check::Digest);
+    run_ops_with::<Oracle, Subject>(ops)
+}
+
+/// [`run_bytes`] on any two models (the campaign's own tests use toys).
+pub fn run_bytes_with<A: Model, B: Model>(data: &[u8]) -> Result<(), Failure> {
+    run_ops_with::<A, B>(&bytes::decode(data))
+}
+
+/// [`run_ops`] on any two models.
+pub fn run_ops_with<A: Model, B: Model>(ops: &[Op]) -> Result<(), Failure> {
+    let report = run_lockstep::<A, B>(&Config::default(), ops, Check::Digest);
     match report.divergence {
         None => Ok(()),
         Some(divergence) => {

@@ -7,10 +7,10 @@
 //! `cargo run --release -p mmdiff-triage --example decode_stats [inputs] [seed]`
 
 use mmdiff_core::op::OpKind;
+use mmdiff_core::rng::SplitMix64;
 use mmdiff_core::state::{Memory, State};
 use mmdiff_core::{bytes, Config, Model, Op, Outcome};
 use mmdiff_oracle::Oracle;
-use mmdiff_core::rng::SplitMix64;
 use mmdiff_triage::fuzz::next_input;
 use mmdiff_triage::gen::Generator;
 

@@ -74,20 +74,46 @@ impl Swarm {
     }
 }
 
-/// A sequence generator: a swarm configuration and the follow-up ops some
-/// ops schedule (an anonymous mapping is often advised `MADV_HUGEPAGE`
-/// right away, before anything populates it, which is how applications get
-/// THPs).
+/// How large a sequence's mappings are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Scale {
+    /// A few pages per mapping, and now and then exactly one PMD (a THP
+    /// candidate): many ops meet on the same pages, and each op is cheap.
+    Small,
+    /// Sizes up to the whole window: PMD boundaries, partial THPs, mremap
+    /// across blocks.
+    Full,
+}
+
+/// Ranges the sequence touched last; the next range is often one of them
+/// (hot), so that a pin, a fault, a migration and a fork meet on the
+/// same pages instead of missing each other in a 2048-page window.
+const HOT_RANGES: usize = 4;
+
+/// A sequence generator: a swarm configuration, a mapping scale, the hot
+/// ranges, and the follow-up ops some ops schedule (an anonymous mapping
+/// is often advised `MADV_HUGEPAGE` right away, before anything populates
+/// it, which is how applications get THPs).
 #[derive(Clone, Debug)]
 pub struct Generator {
     swarm: Swarm,
+    scale: Scale,
+    hot: Vec<PageRange>,
     pending: Vec<Op>,
 }
 
 impl Generator {
     pub fn new(rng: &mut SplitMix64, allowed: &[OpKind]) -> Generator {
+        let swarm = Swarm::draw(rng, allowed);
+        let scale = if rng.below(3) == 0 {
+            Scale::Full
+        } else {
+            Scale::Small
+        };
         Generator {
-            swarm: Swarm::draw(rng, allowed),
+            swarm,
+            scale,
+            hot: Vec::new(),
             pending: Vec::new(),
         }
     }
@@ -98,8 +124,20 @@ impl Generator {
             return op;
         }
         let kind = self.swarm.pick(rng);
-        let op = OpGen { rng, state }.op(kind);
+        let op = OpGen {
+            rng,
+            state,
+            scale: self.scale,
+            hot: &self.hot,
+        }
+        .op(kind);
         debug_assert!(op.validate().is_ok(), "{op:?}");
+        if let Some(r) = op.range() {
+            if self.hot.len() == HOT_RANGES {
+                self.hot.remove(0);
+            }
+            self.hot.push(r);
+        }
         if let Op::Mmap {
             p,
             slot,
@@ -130,6 +168,8 @@ impl Generator {
 struct OpGen<'a> {
     rng: &'a mut SplitMix64,
     state: &'a State,
+    scale: Scale,
+    hot: &'a [PageRange],
 }
 
 impl OpGen<'_> {
@@ -180,8 +220,17 @@ impl OpGen<'_> {
         items.iter().map(id).collect()
     }
 
-    /// A page count: small, one or two PMDs, just over a PMD, or anything.
+    /// A page count: small, one or two PMDs, just over a PMD, or anything
+    /// (at [`Scale::Small`]: a few pages, or one PMD).
     fn size(&mut self, room: u32) -> u32 {
+        if self.scale == Scale::Small {
+            let n = if self.chance(1, 6) {
+                512
+            } else {
+                1 + self.below(16) as u32
+            };
+            return n.clamp(1, room.max(1));
+        }
         let n = match self.below(8) {
             0..=2 => 1 + self.below(8) as u32,
             3 => 512,
@@ -207,6 +256,11 @@ impl OpGen<'_> {
     /// one page, a PMD block, a piece, or running past its end), otherwise
     /// anywhere.
     fn range(&mut self, p: ProcId) -> PageRange {
+        if self.chance(1, 3) {
+            if let Some(r) = self.pick(self.hot) {
+                return r;
+            }
+        }
         let w = u64::from(self.window());
         let vmas: Vec<(u64, u64)> = self
             .proc_state(p)

@@ -6,6 +6,7 @@
 pub mod args;
 pub mod bench;
 pub mod convert;
+pub mod coverage;
 pub mod explain;
 pub mod files;
 pub mod fuzz;
@@ -40,6 +41,8 @@ commands:
   convert   scenario text <-> fuzz bytes (<input> [-o <output>])
   bench     time oracle, subject and lockstep on fixed workloads
             (--quick, --json, --only NAME, --repeat N)
+  coverage  entry-kind transitions each model goes through on scenarios
+            and fuzz byte files, side by side (--json)
   help      this text (`mmdiff help <command>` for one command)
 
 From the repository root: cargo run --release -- <command> [options]";
@@ -59,6 +62,7 @@ fn command_usage(command: &str) -> Option<&'static str> {
         "explain" => Some(explain::USAGE),
         "triage" => Some(promote::USAGE),
         "bench" => Some(bench::USAGE),
+        "coverage" => Some(coverage::USAGE),
         _ => None,
     }
 }
@@ -109,6 +113,7 @@ pub fn main_with_args(argv: &[String], out: &mut dyn Write, err: &mut dyn Write)
         "explain" => explain::command(rest, out, err),
         "triage" => promote::command(rest, out, err),
         "bench" => bench::command(rest, out, err),
+        "coverage" => coverage::command(rest, out, err),
         // Not in the usage: the peak-heap probe `bench` runs as a child.
         "bench-child" => bench::child_command(rest, out, err),
         other => usage_error(

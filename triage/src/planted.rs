@@ -37,14 +37,29 @@ pub fn active() -> Option<&'static str> {
     }
 }
 
+/// Runs `body` with the fault named `name` active on this thread: how a
+/// campaign carries its thread's selection into its worker threads.
+pub fn with_active<R>(name: Option<&'static str>, body: impl FnOnce() -> R) -> R {
+    #[cfg(feature = "planted")]
+    {
+        let fault = name.and_then(mmdiff_subject::planted::Fault::from_name);
+        mmdiff_subject::planted::with(fault, body)
+    }
+    #[cfg(not(feature = "planted"))]
+    {
+        let _ = name;
+        body()
+    }
+}
+
 use mmdiff_core::ids::{for_each_id, IdKind};
 use mmdiff_core::op::{DevId, Op, OpKind};
 use mmdiff_core::run::Runner;
 use mmdiff_core::Config;
 use mmdiff_oracle::Oracle;
 
-use mmdiff_core::rng::SplitMix64;
 use crate::gen::Generator;
+use mmdiff_core::rng::SplitMix64;
 
 /// Op kinds noise never contains: ones that reach every process or every
 /// page (fork, exit, global reclaim and migration, failed allocations,

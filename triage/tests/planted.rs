@@ -322,3 +322,54 @@ fn triage_promotes_each_new_signature_once() {
         1
     );
 }
+
+/// `mmdiff fuzz` with `--stop-on-divergence --json`: finds the fault,
+/// saves the raw input, minimizes it to the zoo's known minimum with the
+/// zoo's signature, and promotes it; a second campaign finds it known.
+#[test]
+fn fuzz_finds_minimizes_and_promotes_a_planted_fault() {
+    for name in ["canary", "seed001-fork-keeps-device-write"] {
+        let z = zoo()
+            .into_iter()
+            .find(|z| z.fault.name() == name)
+            .expect("in the zoo");
+        let dir = mmdiff_triage::files::TempDir::new("planted-fuzz");
+        let corpus = dir.path().join("corpus");
+        std::fs::create_dir_all(&corpus).expect("mkdir");
+        let out = dir.path().join("out");
+        let path = |p: &Path| p.to_str().expect("UTF-8 path").to_string();
+        let args = [
+            "fuzz",
+            "--seed",
+            "7",
+            "--time",
+            "120",
+            "--stop-on-divergence",
+            "--json",
+            "--quiet",
+            "--corpus",
+            &path(&corpus),
+            "--out",
+            &path(&out),
+        ];
+        let json = |text: &str| -> serde_json::Value {
+            serde_json::from_str(text.trim()).unwrap_or_else(|e| panic!("{e}: {text}"))
+        };
+        let (code, stdout, stderr) = run(z.fault, &args);
+        assert_eq!(code, 1, "{stderr}");
+        let v = json(&stdout);
+        let found = &v["signatures"][0];
+        assert_eq!(found["signature"], z.signature.as_str(), "{stderr}");
+        assert_eq!(found["status"], "new", "{stderr}");
+        let regression = PathBuf::from(found["regression"].as_str().expect("a path"));
+        assert_eq!(v["new_regressions"][0], found["regression"]);
+        let repro = input::load(&regression).expect("the regression loads");
+        assert_eq!(repro.scenario.ops().len(), z.known_minimum, "{name}");
+        assert_eq!(repro.header("planted"), Some(name));
+        let raw = PathBuf::from(found["artifact"].as_str().expect("a path"));
+        assert!(raw.exists() && raw.with_extension("bin").exists());
+        let (code, stdout, stderr) = run(z.fault, &args);
+        assert_eq!(code, 1, "{stderr}");
+        assert_eq!(json(&stdout)["signatures"][0]["status"], "known");
+    }
+}

@@ -62,25 +62,46 @@ fn compare_last<A: Model, B: Model>(config: &Config, items: &[Item]) -> Option<B
     compare_step(index, op, models, (sa, ra.state()), (sb, rb.state()))
 }
 
+/// A source of ops for [`run_lockstep_generated`] that sees A's
+/// canonical state: a state-aware generator, or a fixed sequence whose
+/// run is observed op by op. Closures `FnMut(&State) -> Option<Op>` are
+/// drivers that observe nothing.
+pub trait Driver {
+    /// The next op, given A's canonical state after the previous op;
+    /// `None` stops the sequence.
+    fn next_op(&mut self, state: &State) -> Option<Op>;
+
+    /// Called after every op on which both models agreed in the fast pass,
+    /// with A's canonical state before and after it (for state coverage).
+    fn observe(&mut self, _op: &Op, _before: &State, _after: &State) {}
+}
+
+impl<F: FnMut(&State) -> Option<Op>> Driver for F {
+    fn next_op(&mut self, state: &State) -> Option<Op> {
+        self(state)
+    }
+}
+
 /// Runs ops drawn one by one from A's canonical state in Digest mode, for
-/// generators that need the state (the swarm fuzzer): `next_op` gets A's
+/// generators that need the state (the swarm fuzzer): the driver gets A's
 /// canonical state after the previous op and returns the next op, or
 /// `None` to stop; at most `max_ops` ops are drawn. Returns the ops drawn
 /// (up to the divergent one) and the report.
 ///
 /// A steps through a [`Runner`], which canonicalizes its state for the
-/// generator anyway, so A's invariants are checked after every op, and A's
-/// digest is [`digest::of_state`] of that canonical state; B steps
-/// directly and is compared by [`Model::digest`] and
-/// [`digest::outcome_hash`], then in full at the end. Whatever differs is
-/// re-run in Full mode, like [`Check::Digest`] does.
+/// generator anyway, and A's digest is [`digest::of_state`] of that
+/// canonical state; B steps directly and is compared by [`Model::digest`]
+/// and [`digest::outcome_hash`]. As in [`Check::Digest`], the invariants
+/// are checked on the final state only (B's, once it equals A's), and
+/// whatever differs is re-run in Full mode, which checks them after every
+/// op.
 pub fn run_lockstep_generated<A: Model, B: Model>(
     config: &Config,
     max_ops: usize,
-    mut next_op: impl FnMut(&State) -> Option<Op>,
+    mut driver: impl Driver,
 ) -> (Vec<Op>, LockstepReport) {
     let mut ops = Vec::new();
-    let clean = generated_pass::<A, B>(config, max_ops, &mut next_op, &mut ops);
+    let clean = generated_pass::<A, B>(config, max_ops, &mut driver, &mut ops);
     let items: Vec<Item> = ops.iter().map(|op| (op, None)).collect();
     let report = if clean {
         LockstepReport {
@@ -98,20 +119,20 @@ pub fn run_lockstep_generated<A: Model, B: Model>(
 fn generated_pass<A: Model, B: Model>(
     config: &Config,
     max_ops: usize,
-    next_op: &mut impl FnMut(&State) -> Option<Op>,
+    driver: &mut impl Driver,
     ops: &mut Vec<Op>,
 ) -> bool {
-    let Ok(mut a) = Runner::<A>::new(config) else {
+    let Ok(mut a) = Runner::<A>::with_invariants(config, |_| Vec::new()) else {
         return false;
     };
     let Ok(mut b) = catch(Stage::New, || B::new(config)) else {
         return false;
     };
-    if !a.initial_violations().is_empty() || !agrees(&b, a.state()) {
+    if !agrees(&b, a.state()) {
         return false;
     }
     while ops.len() < max_ops {
-        let Some(op) = next_op(a.state()) else {
+        let Some(op) = driver.next_op(a.state()) else {
             break;
         };
         ops.push(op.clone());
@@ -128,6 +149,7 @@ fn generated_pass<A: Model, B: Model>(
         if catch(Stage::RawState, || b.digest()) != Ok(da) {
             return false;
         }
+        driver.observe(&op, a.previous_state(), a.state());
     }
     agrees(&b, a.state())
 }

@@ -468,7 +468,7 @@ fn expectations_are_checked_on_a() {
 fn generated<B: Model>(max: usize) -> (Vec<Op>, LockstepReport) {
     let ops = ops();
     let mut drawn = 0;
-    run_lockstep_generated::<Toy<CLEAN>, B>(&Config::default(), max, |state| {
+    run_lockstep_generated::<Toy<CLEAN>, B>(&Config::default(), max, |state: &State| {
         assert_eq!(state.folios[&FolioId(0)].contents, vec![drawn as u64]);
         let op = ops.get(drawn).cloned();
         drawn += 1;
@@ -514,12 +514,63 @@ fn generated_sequences_find_what_full_mode_finds() {
         (3, "cma-evacuate/state:entry.target")
     );
     let (drawn, r) =
-        run_lockstep_generated::<Toy<CLEAN>, NoStart>(&Config::default(), 9, |_| Some(Op::Reclaim));
+        run_lockstep_generated::<Toy<CLEAN>, NoStart>(&Config::default(), 9, |_: &State| {
+            Some(Op::Reclaim)
+        });
     assert!(drawn.is_empty());
     assert_eq!(
         r.divergence.map(|d| d.signature).as_deref(),
         Some("new/panic@NoStart")
     );
+}
+
+/// Records what a driver observes: (op, F0 contents before, after).
+type Seen = Vec<(Op, Vec<u64>, Vec<u64>)>;
+
+struct Observer<'a> {
+    ops: Vec<Op>,
+    seen: &'a mut Seen,
+}
+
+impl Driver for Observer<'_> {
+    fn next_op(&mut self, _state: &State) -> Option<Op> {
+        let next = self.ops.get(self.seen.len()).cloned();
+        next
+    }
+
+    fn observe(&mut self, op: &Op, before: &State, after: &State) {
+        let f0 = |s: &State| s.folios[&FolioId(0)].contents.clone();
+        self.seen.push((op.clone(), f0(before), f0(after)));
+    }
+}
+
+#[test]
+fn drivers_observe_each_agreed_op_with_the_states_around_it() {
+    let mut seen = Seen::new();
+    let observer = Observer {
+        ops: ops(),
+        seen: &mut seen,
+    };
+    let (drawn, r) =
+        run_lockstep_generated::<Toy<CLEAN>, Toy<CLEAN>>(&Config::default(), 100, observer);
+    assert!(r.passed());
+    assert_eq!(drawn, ops());
+    let expected: Seen = ops()
+        .into_iter()
+        .enumerate()
+        .map(|(i, op)| (op, vec![i as u64], vec![i as u64 + 1]))
+        .collect();
+    assert_eq!(seen, expected);
+    // The divergent op (index 3) is not observed: the models disagree on it.
+    let mut seen = Seen::new();
+    let observer = Observer {
+        ops: ops(),
+        seen: &mut seen,
+    };
+    let (_, r) =
+        run_lockstep_generated::<Toy<CLEAN>, Toy<OUTCOME>>(&Config::default(), 100, observer);
+    assert!(!r.passed());
+    assert_eq!(seen.len(), 3);
 }
 
 // ------------------------------------------------------------ field paths

@@ -17,8 +17,8 @@ use mmdiff_core::text::{self, Line};
 use mmdiff_core::{Config, Op, Outcome};
 use mmdiff_oracle::Oracle;
 
-use mmdiff_core::rng::SplitMix64;
 use crate::gen::Generator;
+use mmdiff_core::rng::SplitMix64;
 
 /// What a workload runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,0 +1,204 @@
+use super::*;
+use crate::files::TempDir;
+use mmdiff_core::op::ProcId;
+use mmdiff_core::text;
+use mmdiff_core::{bytes, Config, Op, Outcome, State};
+
+/// A model whose state is empty and consistent and whose ops all return
+/// `ok`; with `BUG` it panics on `exit p2`.
+struct Toy<const BUG: bool>(Config);
+
+type Clean = Toy<false>;
+type PanicsOnExitP2 = Toy<true>;
+
+impl<const BUG: bool> Model for Toy<BUG> {
+    fn new(c: &Config) -> Self {
+        Toy(c.clone())
+    }
+    fn name(&self) -> &'static str {
+        if BUG {
+            "toy"
+        } else {
+            "clean"
+        }
+    }
+    fn apply(&mut self, op: &Op) -> Outcome {
+        if BUG && *op == (Op::Exit { p: ProcId(2) }) {
+            panic!("toy bug");
+        }
+        Outcome::OK
+    }
+    fn raw_state(&self) -> State {
+        State::empty(&self.0)
+    }
+}
+
+fn quiet(runs: u64, seed: u64, out: &Path) -> Options {
+    Options {
+        runs: Some(runs),
+        seed,
+        out: out.to_path_buf(),
+        progress: false,
+        ..Options::default()
+    }
+}
+
+#[test]
+fn identical_models_never_diverge() {
+    for mode in [Mode::Swarm, Mode::Bytes] {
+        let t = TempDir::new("fuzz-clean");
+        let opts = Options {
+            mode,
+            jobs: 2,
+            ..quiet(50, 3, &t.path().join("out"))
+        };
+        let s = campaign_with::<Clean, Clean>(&opts, &mut Vec::new(), &mut Vec::new());
+        assert_eq!((s.execs, s.found.len()), (50, 0), "{mode:?}");
+        assert!(s.ops > 0);
+        assert!(!t.path().join("out").exists());
+    }
+}
+
+#[test]
+fn runs_are_shared_between_workers() {
+    assert_eq!(share(Some(10), 0, 3), Some(4));
+    assert_eq!(share(Some(10), 1, 3), Some(3));
+    assert_eq!(share(Some(10), 2, 3), Some(3));
+    assert_eq!(share(None, 0, 3), None);
+}
+
+#[test]
+fn divergences_are_saved_once_per_signature_and_replay() {
+    let t = TempDir::new("fuzz");
+    let opts = quiet(200, 3, &t.path().join("out"));
+    let mut out = Vec::new();
+    let s = campaign_with::<Clean, PanicsOnExitP2>(&opts, &mut out, &mut Vec::new());
+    let out = String::from_utf8(out).unwrap();
+    assert!(out.starts_with("seed: 3\n"), "{out}");
+    assert_eq!(s.execs, 200);
+    assert_eq!(s.found.len(), 1, "{:?}", s.found);
+    let f = &s.found[0];
+    assert_eq!(f.signature, "exit/panic@toy");
+    assert_eq!(f.promotion, Promotion::NotPromoted("no corpus".into()));
+    assert!(
+        out.contains("new divergence exit/panic@toy after "),
+        "{out}"
+    );
+    assert!(out.contains("1 divergence signature"), "{out}");
+    let mms = f.artifact.clone().unwrap();
+    let name = mms.file_name().unwrap().to_string_lossy().into_owned();
+    assert!(
+        name.starts_with("panic-") && name.ends_with(".mms"),
+        "{name}"
+    );
+    // Only the two files, no temporaries.
+    assert_eq!(std::fs::read_dir(t.path().join("out")).unwrap().count(), 2);
+    let src = std::fs::read_to_string(&mms).unwrap();
+    assert!(
+        src.starts_with("#! found-by: mmdiff fuzz --seed 3\n"),
+        "{src}"
+    );
+    assert!(src.contains("#! failure: op #"), "{src}");
+    assert!(src.contains("\n#! signature: exit/panic@toy\n"), "{src}");
+    assert!(src.contains("exit p2 # <- toy fails here\n"), "{src}");
+    let ops = text::parse(&src).unwrap().ops();
+    assert_eq!(ops.last(), Some(&Op::Exit { p: ProcId(2) }));
+    // The bytes decode to the same ops, and the shared entry point fails
+    // on them with the same signature.
+    let data = std::fs::read(mms.with_extension("bin")).unwrap();
+    assert_eq!(bytes::decode(&data), ops);
+    let failure = mmdiff_harness::run_bytes_with::<Clean, PanicsOnExitP2>(&data).unwrap_err();
+    assert_eq!(failure.signature(), "exit/panic@toy");
+    // Same seed, same campaign.
+    let t2 = TempDir::new("fuzz2");
+    let s2 = campaign_with::<Clean, PanicsOnExitP2>(
+        &quiet(200, 3, t2.path()),
+        &mut Vec::new(),
+        &mut Vec::new(),
+    );
+    assert_eq!((s.execs, s.ops), (s2.execs, s2.ops));
+    assert_eq!(s.found[0].description, s2.found[0].description);
+    assert_eq!(s.found[0].exec, s2.found[0].exec);
+}
+
+#[test]
+fn byte_inputs_diverge_too() {
+    let t = TempDir::new("fuzz-bytes");
+    let opts = Options {
+        mode: Mode::Bytes,
+        ..quiet(300, 5, &t.path().join("out"))
+    };
+    let s = campaign_with::<Clean, PanicsOnExitP2>(&opts, &mut Vec::new(), &mut Vec::new());
+    assert_eq!(s.found.len(), 1, "{:?}", s.found);
+    assert_eq!(s.found[0].signature, "exit/panic@toy");
+}
+
+#[test]
+fn several_workers_report_each_signature_once() {
+    let t = TempDir::new("fuzz-jobs");
+    let opts = Options {
+        jobs: 3,
+        ..quiet(300, 11, &t.path().join("out"))
+    };
+    let s = campaign_with::<Clean, PanicsOnExitP2>(&opts, &mut Vec::new(), &mut Vec::new());
+    assert_eq!(s.execs, 300);
+    assert_eq!(s.found.len(), 1, "{:?}", s.found);
+}
+
+#[test]
+fn json_summary_is_the_only_thing_on_stdout() {
+    let t = TempDir::new("fuzz-json");
+    let opts = Options {
+        json: true,
+        ..quiet(100, 3, &t.path().join("out"))
+    };
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    campaign_with::<Clean, PanicsOnExitP2>(&opts, &mut out, &mut err);
+    let out = String::from_utf8(out).unwrap();
+    let v: serde_json::Value = serde_json::from_str(out.trim()).expect("one JSON object");
+    assert_eq!(v["execs"], 100);
+    assert!(v["ops"].as_u64().unwrap() > 0);
+    assert!(v["seconds"].as_f64().is_some());
+    assert_eq!(v["signatures"][0]["signature"], "exit/panic@toy");
+    assert_eq!(v["signatures"][0]["status"], "not-promoted");
+    assert_eq!(v["new_regressions"].as_array().unwrap().len(), 0);
+    assert!(v["state_coverage"]["transitions"].is_object());
+    let err = String::from_utf8(err).unwrap();
+    assert!(err.contains("new divergence exit/panic@toy"), "{err}");
+}
+
+#[test]
+fn an_oracle_campaign_mutates_the_corpus_and_covers_state() {
+    let t = TempDir::new("fuzz-oracle");
+    let corpus = t.path().join("corpus");
+    std::fs::create_dir_all(&corpus).unwrap();
+    std::fs::write(
+        corpus.join("a.mms"),
+        "mmap p0 m0 anon rw pages=4\nwrite p0 m0[0..4] = 1\nfork p0 -> p1\nwrite p1 m0[0] = 2\n",
+    )
+    .unwrap();
+    let opts = Options {
+        corpus: Some(corpus),
+        ..quiet(60, 1, &t.path().join("out"))
+    };
+    let s = campaign(&opts, &mut Vec::new(), &mut Vec::new());
+    assert_eq!(s.execs, 60);
+    assert!(s.found.is_empty(), "{:?}", s.found);
+    assert!(s.pairs > 20, "{}", s.pairs);
+    assert!(s.coverage.len() > 5, "{}", s.coverage.len());
+    assert!(s.problems.is_empty(), "{:?}", s.problems);
+}
+
+#[test]
+fn stop_on_divergence_ends_an_unbounded_campaign() {
+    let t = TempDir::new("fuzz-stop");
+    let opts = Options {
+        runs: None,
+        stop_on_divergence: true,
+        jobs: 2,
+        ..quiet(0, 3, t.path())
+    };
+    let s = campaign_with::<Clean, PanicsOnExitP2>(&opts, &mut Vec::new(), &mut Vec::new());
+    assert_eq!(s.found.len(), 1);
+    assert!(s.execs > 0);
+}
