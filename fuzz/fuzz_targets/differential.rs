@@ -1,37 +1,26 @@
-//! libFuzzer target: decode the input bytes into ops
-//! (`mmdiff_core::bytes::decode`), run oracle and subject in lockstep
-//! (Digest mode) and panic on the first divergence, with its signature,
-//! its explanation and the scenario text of the ops up to and including the
-//! divergent one.
+//! libFuzzer target, structure-aware: the input is fuzz bytes
+//! (`mmdiff_core::bytes`), and libFuzzer's byte mutations are replaced by
+//! op-level ones (`mmdiff_core::mutate`: insert, delete, duplicate, swap,
+//! tweak an argument, splice) and an op-boundary crossover, so that a
+//! mutation changes one op instead of every op after a flipped byte. One
+//! mutation in `BYTE_MUTATION_ONE_IN` is still libFuzzer's own, for its
+//! comparison-guided values. The check is `mmdiff_harness::run_bytes`; a
+//! divergence panics with its explanation and scenario.
 //!
-//! With `--features planted`, the subject's planted fault is chosen by the
-//! `MMDIFF_PLANTED` environment variable.
+//! With `--features planted`, `MMDIFF_PLANTED=<fault>` plants a fault in
+//! the subject.
 #![no_main]
 
-use libfuzzer_sys::fuzz_target;
-use mmdiff_core::lockstep::{run_lockstep, Check};
-use mmdiff_core::text::{print, Scenario};
-use mmdiff_core::Config;
-use mmdiff_oracle::Oracle;
-use mmdiff_subject::Subject;
+use libfuzzer_sys::{fuzz_crossover, fuzz_mutator, fuzz_target, fuzzer_mutate};
 
 fuzz_target!(|data: &[u8]| {
-    let ops = mmdiff_core::bytes::decode(data);
-    let report = run_lockstep::<Oracle, Subject>(&Config::default(), &ops, Check::Digest);
-    if let Some(d) = report.divergence {
-        let end = if ops.is_empty() {
-            0
-        } else {
-            d.index.min(ops.len() - 1) + 1
-        };
-        let scenario = print(&Scenario::from_ops(&ops[..end]));
-        panic!(
-            "mmdiff divergence: {}\n{}\n--- scenario ({} of {} ops) ---\n{}",
-            d.signature,
-            d.explain(),
-            end,
-            ops.len(),
-            scenario
-        );
-    }
+    mmdiff_fuzz::check_differential(data);
+});
+
+fuzz_mutator!(|data: &mut [u8], size: usize, max_size: usize, seed: u32| {
+    mmdiff_fuzz::structured_mutate(data, size, max_size, seed, fuzzer_mutate)
+});
+
+fuzz_crossover!(|data1: &[u8], data2: &[u8], out: &mut [u8], seed: u32| {
+    mmdiff_fuzz::structured_crossover(data1, data2, out, seed)
 });

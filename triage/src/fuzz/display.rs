@@ -145,12 +145,12 @@ impl Display {
         }
     }
 
-    /// Removes the live status; prints the last one as a plain line.
+    /// Removes the spinner (the report that follows says it all), or
+    /// prints the last plain status line.
     pub fn finish(&mut self, err: &mut dyn Write, line: String) {
         if let Some(bar) = self.bar.take() {
             bar.finish_and_clear();
-        }
-        if self.bar.is_some() || self.plain_every.is_some() {
+        } else if self.plain_every.is_some() {
             let _ = writeln!(err, "{line}");
         }
     }
