@@ -98,7 +98,8 @@ const HOT_RANGES: usize = 4;
 pub struct Generator {
     swarm: Swarm,
     scale: Scale,
-    hot: Vec<PageRange>,
+    /// `None`: no hot ranges (see [`Generator::spread`]).
+    hot: Option<Vec<PageRange>>,
     pending: Vec<Op>,
 }
 
@@ -113,7 +114,19 @@ impl Generator {
         Generator {
             swarm,
             scale,
-            hot: Vec::new(),
+            hot: Some(Vec::new()),
+            pending: Vec::new(),
+        }
+    }
+
+    /// A generator that avoids collisions instead of seeking them: whole
+    /// windows, no hot ranges. For noise around a repro, which must leave
+    /// the repro's pages alone.
+    pub fn spread(rng: &mut SplitMix64, allowed: &[OpKind]) -> Generator {
+        Generator {
+            swarm: Swarm::draw(rng, allowed),
+            scale: Scale::Full,
+            hot: None,
             pending: Vec::new(),
         }
     }
@@ -128,15 +141,15 @@ impl Generator {
             rng,
             state,
             scale: self.scale,
-            hot: &self.hot,
+            hot: self.hot.as_deref(),
         }
         .op(kind);
         debug_assert!(op.validate().is_ok(), "{op:?}");
-        if let Some(r) = op.range() {
-            if self.hot.len() == HOT_RANGES {
-                self.hot.remove(0);
+        if let (Some(hot), Some(r)) = (&mut self.hot, op.range()) {
+            if hot.len() == HOT_RANGES {
+                hot.remove(0);
             }
-            self.hot.push(r);
+            hot.push(r);
         }
         if let Op::Mmap {
             p,
@@ -169,7 +182,7 @@ struct OpGen<'a> {
     rng: &'a mut SplitMix64,
     state: &'a State,
     scale: Scale,
-    hot: &'a [PageRange],
+    hot: Option<&'a [PageRange]>,
 }
 
 impl OpGen<'_> {
@@ -256,9 +269,11 @@ impl OpGen<'_> {
     /// one page, a PMD block, a piece, or running past its end), otherwise
     /// anywhere.
     fn range(&mut self, p: ProcId) -> PageRange {
-        if self.chance(1, 3) {
-            if let Some(r) = self.pick(self.hot) {
-                return r;
+        if let Some(hot) = self.hot {
+            if self.chance(1, 3) {
+                if let Some(r) = self.pick(hot) {
+                    return r;
+                }
             }
         }
         let w = u64::from(self.window());

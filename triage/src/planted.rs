@@ -122,7 +122,7 @@ fn noise(rng: &mut SplitMix64, count: usize) -> Vec<Op> {
         let Ok(mut runner) = Runner::<Oracle>::with_invariants(&config, |_| Vec::new()) else {
             break;
         };
-        let mut gen = Generator::new(rng, &allowed);
+        let mut gen = Generator::spread(rng, &allowed);
         for _ in 0..count - out.len() {
             let op = gen.next_op(rng, runner.state());
             if runner.step(&op, None).is_err() {

@@ -327,7 +327,7 @@ pub fn generate(seed: u64, count: usize, len: usize) -> Result<Sequences, String
                 "the oracle panicked while generating {skipped} sequences"
             ));
         }
-        let mut gen = Generator::new(&mut rng, &OpKind::ALL);
+        let mut gen = Generator::spread(&mut rng, &OpKind::ALL);
         let mut runner = Runner::<Oracle>::with_invariants(&config, no_invariants)
             .map_err(|f| format!("the oracle does not start: {f}"))?;
         let mut ops = Vec::with_capacity(len);
