@@ -44,7 +44,8 @@ export AFL_NO_UI=1
 mkdir -p "$out"
 echo "fuzz-afl: ${seconds}s into $out" >&2
 # -V: stop after SECONDS. Exit status 0 whether or not it found crashes.
-cargo afl fuzz -i fuzz/seeds/differential -o "$out" -V "$seconds" "$@" "$bin"
+# -x: whole ops as tokens (scripts/fuzz-dict.sh), as for libFuzzer.
+cargo afl fuzz -i fuzz/seeds/differential -o "$out" -V "$seconds" -x fuzz/differential.dict "$@" "$bin"
 
 crashes=()
 while IFS= read -r -d '' f; do
@@ -56,10 +57,18 @@ if [ ${#crashes[@]} -eq 0 ]; then
 fi
 echo
 echo "fuzz-afl: FAILED: ${#crashes[@]} crash(es) in $out"
-for f in "${crashes[@]}"; do
+# The first few: one bug usually leaves many crash files.
+for f in "${crashes[@]:0:3}"; do
     echo "=== $f"
     # Outside AFL the driver runs stdin once: the panic prints the report.
     "$bin" < "$f" 2>&1 | awk '/^mmdiff divergence/ { p = 1 } p && /^(stack backtrace:|note: run with)/ { p = 0 } p' || true
 done
-echo "Reproduce with: cargo run --release -- explain <crash file>"
+if [ ${#crashes[@]} -gt 3 ]; then
+    echo "(and $((${#crashes[@]} - 3)) more; \`cargo run --release -- triage $out\` groups them)"
+fi
+if [ -n "${FEATURES:-}" ]; then
+    echo "Reproduce with: MMDIFF_PLANTED=${MMDIFF_PLANTED:-} cargo run --release --features $FEATURES -- explain <crash file>"
+else
+    echo "Reproduce with: cargo run --release -- explain <crash file>"
+fi
 exit 1

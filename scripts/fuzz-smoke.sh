@@ -42,8 +42,10 @@ cargo fuzz build "${build_flags[@]}" "$target"
 echo "fuzz-smoke: $target for ${seconds}s, -seed=$seed" >&2
 set +e
 # -timeout: an input that runs this long is reported as a hang.
+# -dict: whole ops as tokens (scripts/fuzz-dict.sh; measured in docs/fuzzing.md).
 cargo fuzz run "${build_flags[@]}" "$target" "corpus/$target" "seeds/$target" -- \
     -max_total_time="$seconds" -seed="$seed" -timeout=30 -print_final_stats=1 \
+    -dict="$PWD/differential.dict" \
     2>&1 | tee "$log" | grep -E '^#[0-9]+[[:space:]]+(INITED|DONE|pulse)|^stat::' >&2
 status=${PIPESTATUS[0]}
 set -e

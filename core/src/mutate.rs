@@ -189,15 +189,19 @@ fn insert(ops: &mut Vec<Op>, rng: &mut SplitMix64, max_ops: usize) -> Option<Mut
         return None;
     }
     let mut op = random_op(rng);
+    let mut first = 0;
     if !ops.is_empty() && coin(rng) {
         let mut aligned = op.clone();
-        let source = &ops[index(rng, ops.len())];
-        tweak::align(rng, &mut aligned, source);
+        let source = index(rng, ops.len());
+        tweak::align(rng, &mut aligned, &ops[source]);
         if aligned.validate().is_ok() {
             op = aligned;
+            // After its source: an op aligned with an mmap or a gup is
+            // meant to act on what that op created.
+            first = source + 1;
         }
     }
-    let at = index(rng, ops.len() + 1);
+    let at = first + index(rng, ops.len() + 1 - first);
     ops.insert(at, op);
     Some(Mutation::Insert)
 }

@@ -35,7 +35,7 @@ pub fn structured_mutate(
 ) -> usize {
     let size = size.min(data.len());
     let max_size = max_size.min(data.len());
-    if BYTE_MUTATION_ONE_IN > 0 && seed % BYTE_MUTATION_ONE_IN == 0 {
+    if BYTE_MUTATION_ONE_IN > 0 && seed.is_multiple_of(BYTE_MUTATION_ONE_IN) {
         return byte_mutate(data, size, max_size);
     }
     let mut rng = SplitMix64::new(u64::from(seed));

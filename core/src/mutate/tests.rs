@@ -237,3 +237,22 @@ fn pmd_snaps_land_on_pmd_boundaries() {
     }
     assert!(aligned > 1000, "{aligned}");
 }
+
+#[test]
+fn mutants_print_as_scenarios_that_parse_back() {
+    // What the fuzzers find is printed as a scenario (`Failure`'s Display,
+    // `mmdiff convert`): every mutant must survive print -> parse, and
+    // printing is a fixpoint. Long chains reach odd values (u64 fills,
+    // ranges at the domain's top) that hand-written scenarios lack.
+    let mut rng = SplitMix64::new(77);
+    let mut ops = Vec::new();
+    let donor = random_ops(&mut rng, 400);
+    for step in 0..3_000 {
+        mutate(&mut ops, &donor, &mut rng, 24);
+        let printed = text::print(&text::Scenario::from_ops(&ops));
+        let parsed =
+            text::parse(&printed).unwrap_or_else(|e| panic!("step {step}: {e}\n{printed}"));
+        assert_eq!(parsed.ops(), ops, "step {step}:\n{printed}");
+        assert_eq!(text::print(&parsed), printed, "step {step}");
+    }
+}
