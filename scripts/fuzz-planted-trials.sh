@@ -40,8 +40,8 @@ for fault in "${faults[@]}"; do
         json=$(MMDIFF_PLANTED=$fault taskset -c 0 "$bin" fuzz --seed "$seed" --time "$budget" \
             --stop-on-divergence --no-promote --json --quiet \
             --out "$work/$fault-$seed" 2>/dev/null || true)
-        sig=$(printf '%s' "$json" | grep -o '"signature":"[^"]*"' | head -1 | cut -d'"' -f4)
-        secs=$(printf '%s' "$json" | grep -o '"seconds":[0-9.e+-]*' | head -1 | cut -d: -f2)
+        sig=$(printf '%s' "$json" | grep -o '"signature":"[^"]*"' | head -1 | cut -d'"' -f4 || true)
+        secs=$(printf '%s' "$json" | grep -o '"seconds":[0-9.e+-]*' | head -1 | cut -d: -f2 || true)
         if [ -n "$sig" ]; then
             found=yes
             hits=$((hits + 1))
@@ -54,7 +54,7 @@ for fault in "${faults[@]}"; do
         fi
         printf '%-36s %4s %5s %5s %9.3f  %s\n' "$fault" "$seed" "$found" "$zoo" "${secs/>*/$budget}" "${sig:--}"
     done
-    med=$(printf '%s\n' "${times[@]:-}" | grep . | sort -g | awk '{a[NR]=$1} END {if (NR) print a[int((NR+1)/2)]; else print "-"}')
+    med=$(printf '%s\n' "${times[@]:-}" | grep . | sort -g | awk '{a[NR]=$1} END {if (NR) print a[int((NR+1)/2)]; else print "-"}' || true)
     summary+=("$(printf '%-36s %d/%d  median %s s' "$fault" "$hits" "$trials" "$med")")
 done
 echo

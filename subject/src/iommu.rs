@@ -86,6 +86,13 @@ impl World {
             match self.gup_longterm_locked(p, s, s + n, Foll::PIN_LONGTERM_WRITE) {
                 Ok(pages) => {
                     let got = pages.len();
+                    // Seed 000: the short chunk's pages are not counted.
+                    #[cfg(feature = "planted")]
+                    let pages = if got != n && planted!(Seed000PreregLeaksOnShortPin) {
+                        PageRuns::new()
+                    } else {
+                        pages
+                    };
                     pinned.append(pages);
                     if got != n {
                         short = Some(Ok(got));

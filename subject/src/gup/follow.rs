@@ -142,6 +142,9 @@ impl World {
             return false;
         }
         match self.page_anon_exclusive(r, level) {
+            // CVE-2020-29374: a shared anon page pinned as it is.
+            #[cfg(feature = "planted")]
+            Some(_) if planted!(Cve202029374RoPinNoUnshare) => false,
             Some(exclusive) => !exclusive,
             None => f.longterm && vma.is_none_or(is_cow),
         }
@@ -188,6 +191,9 @@ impl World {
         };
         #[cfg(feature = "planted")]
         let pin = pin && (f.is_large() || !planted!(Seed003PinWithoutBias));
+        // Seed 003: get or pin decided from the folio, not from the flags.
+        #[cfg(feature = "planted")]
+        let pin = pin || (!f.is_large() && f.maybe_dma_pinned() && planted!(Seed003PutPageUnpins));
         let put = if !pin {
             refs
         } else if f.is_large() {

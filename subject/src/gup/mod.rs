@@ -192,6 +192,11 @@ impl World {
         if !f.longterm {
             return self.get_user_pages_locked(p, start, end, f);
         }
+        // Seed 000: no check_and_migrate_movable_pages().
+        #[cfg(feature = "planted")]
+        if planted!(Seed000LongtermKeepsCma) {
+            return self.get_user_pages_locked(p, start, end, f);
+        }
         for _ in 0..MAX_LONGTERM_ROUNDS {
             let pages = self.get_user_pages_locked(p, start, end, f)?;
             let movable = self.collect_longterm_unpinnable_folios(&pages);

@@ -216,6 +216,11 @@ impl World {
         if !is_fault {
             self.folio_mut(folio).locked = false;
         }
+        // Seed 004 v1: an unconditional folio_unlock().
+        #[cfg(feature = "planted")]
+        if is_fault && planted!(Seed004UnlocksFaultFolio) {
+            self.folio_mut(folio).locked = false;
+        }
         self.folio_put(folio, 1);
         if is_fault || self.split_folio(folio).is_none() {
             return HugePmd::Done;
@@ -354,6 +359,9 @@ impl World {
             self.folio_mut(folio).locked = true;
         }
         let Some(anon_exclusive) = self.try_share_anon(folio, page as usize) else {
+            // Seed 004 v1: an unconditional folio_unlock().
+            #[cfg(feature = "planted")]
+            let is_fault = is_fault && !planted!(Seed004UnlocksFaultFolio);
             if !is_fault {
                 self.folio_mut(folio).locked = false;
             }
@@ -361,6 +369,16 @@ impl World {
             return MigrateSrc::default();
         };
         w.mig().cpages += 1;
+        // Seed 004 v1, on the MIGRATE_VMA_FAULT path: the entry is made
+        // from the pfn and the write bit only, as if the PTE were old and
+        // clean (no young/dirty in the entry, no folio_mark_dirty()).
+        #[cfg(feature = "planted")]
+        if v.select.fault && planted!(Seed004MigrationEntryDropsDirty) {
+            self.update_bits(v.p, addr, |b| {
+                b.young = false;
+                b.dirty = false;
+            });
+        }
         self.install_migration_pte(v.p, addr, write, anon_exclusive);
         selected(folio, page, write)
     }

@@ -411,6 +411,12 @@ impl World {
     /// pgmap has one.
     fn hmm_owned(&mut self, w: &mut HmmVmaWalk, folio: FolioId) -> bool {
         let owner = w.r.owner;
-        matches!((self.hmm_walk_pgmap(w, folio), owner), (Some(d), Some(o)) if d == o)
+        let pgmap = self.hmm_walk_pgmap(w, folio);
+        // No owner check: every device's private page is "ours".
+        #[cfg(feature = "planted")]
+        if planted!(HmmForeignDevicePrivateValid) {
+            return pgmap.is_some();
+        }
+        matches!((pgmap, owner), (Some(d), Some(o)) if d == o)
     }
 }

@@ -86,6 +86,11 @@ impl World {
     ) -> Step {
         let need = range_need_fault(w.r, s, e, NOT_VALID);
         if need.any() {
+            // Seed 002: off to the fault without putting the pgmap.
+            #[cfg(feature = "planted")]
+            if planted!(Seed002PgmapRefLeakOnRetry) {
+                w.pgmap = None;
+            }
             return self.hmm_vma_fault(w, vma, s, e, need);
         }
         w.fill(s, e, ERROR_WORD);
@@ -189,6 +194,15 @@ impl World {
                 if !need.any() {
                     w.set(page, HmmPfn::default());
                     return Ok(());
+                }
+                // Seed 002: another device's page goes to the fault (and
+                // the -EBUSY restart) without putting the pgmap its owner
+                // was looked up in.
+                #[cfg(feature = "planted")]
+                if matches!(other, Entry::DevicePrivate { .. })
+                    && planted!(Seed002PgmapRefLeakOnRetry)
+                {
+                    w.pgmap = None;
                 }
                 return match other {
                     // Swap-in, another device's migrate_to_ram, or giving
