@@ -121,14 +121,67 @@ mod tests {
     }
 
     #[test]
-    fn every_byte_string_runs_without_escaping_panics() {
-        // Whatever the bytes, run_bytes returns (a model panic would be a
-        // Failure, not an unwind out of this call).
+    fn random_bytes_get_the_verdict_of_a_full_comparison() {
+        // Digest mode (what run_bytes uses) must reach the verdict a full
+        // comparison after every op reaches, and never let a panic escape.
         let mut rng = mmdiff_core::rng::SplitMix64::new(17);
         for len in [1usize, 7, 64, 300] {
             let mut buf = vec![0u8; len];
             rng.fill(&mut buf);
-            let _ = run_bytes(&buf);
+            let ops = bytes::decode(&buf);
+            let full = run_lockstep::<Oracle, Subject>(&Config::default(), &ops, Check::Full);
+            let digest = run_bytes(&buf).err().map(|f| f.divergence);
+            assert_eq!(digest, full.divergence, "{len} bytes");
         }
+    }
+
+    /// Agrees with the oracle-side toy except that it panics on `reclaim`.
+    struct Toy<const BUG: bool>(Config);
+
+    impl<const BUG: bool> Model for Toy<BUG> {
+        fn new(c: &Config) -> Self {
+            Toy(c.clone())
+        }
+        fn name(&self) -> &'static str {
+            if BUG {
+                "toy"
+            } else {
+                "clean"
+            }
+        }
+        fn apply(&mut self, op: &Op) -> mmdiff_core::Outcome {
+            assert!(!(BUG && *op == Op::Reclaim), "toy bug");
+            mmdiff_core::Outcome::OK
+        }
+        fn raw_state(&self) -> mmdiff_core::State {
+            mmdiff_core::State::empty(&self.0)
+        }
+    }
+
+    #[test]
+    fn a_failure_keeps_the_ops_up_to_the_divergent_one_and_prints_them() {
+        let ops = vec![Op::CmaEvacuate, Op::Reclaim, Op::CmaEvacuate];
+        let data = bytes::encode(&ops).unwrap();
+        let f = run_bytes_with::<Toy<false>, Toy<true>>(&data).unwrap_err();
+        assert_eq!(f.signature(), "reclaim/panic@toy");
+        assert_eq!(f.ops, ops[..2]);
+        assert_eq!(f.decoded, 3);
+        let scenario = text::print(&f.scenario());
+        assert!(
+            scenario.contains("#! signature: reclaim/panic@toy\n"),
+            "{scenario}"
+        );
+        assert!(
+            scenario.contains("reclaim # <- toy fails here"),
+            "{scenario}"
+        );
+        assert_eq!(text::parse(&scenario).unwrap().ops(), ops[..2]);
+        let shown = f.to_string();
+        assert!(
+            shown.starts_with("mmdiff divergence: reclaim/panic@toy\n"),
+            "{shown}"
+        );
+        assert!(shown.contains("--- scenario (2 of 3 ops;"), "{shown}");
+        assert!(shown.ends_with(&scenario), "{shown}");
     }
 }

@@ -88,7 +88,8 @@ impl World {
             if addr != start + values.len() as u64 {
                 return Outcome::Err(Errno::ENOENT);
             }
-            self.mirror_run_values(&mut values, run.target, run.len);
+            self.folios
+                .extend_run_values(&mut values, run.target, run.len);
         }
         if values.len() as u64 != end - start {
             return Outcome::Err(Errno::ENOENT);
@@ -98,21 +99,6 @@ impl World {
             faults: 0,
             data: Some((base, values)),
         })
-    }
-
-    /// What a device reads through `n` device-PT entries mapping the pages
-    /// from `first` on (one run of the table).
-    fn mirror_run_values(&self, values: &mut Vec<u64>, first: PageRef, n: u64) {
-        match first {
-            PageRef::Folio { folio, page } => match self.folios.get(&folio) {
-                // A run never leaves its folio, so the pages are in it.
-                Some(f) => f.contents.extend_values(values, page, n as u32),
-                None => values.extend(std::iter::repeat_n(0, n as usize)),
-            },
-            PageRef::Zero | PageRef::HugeZero { .. } => {
-                values.extend(std::iter::repeat_n(0, n as usize))
-            }
-        }
     }
 
     /// `HMM_DMIRROR_FLAG_FAIL_ALLOC`: consumed by the next allocation.

@@ -26,7 +26,7 @@ use std::cell::RefCell;
 use std::ops::Index;
 
 use mmdiff_core::digest::{folio_hash, Digest};
-use mmdiff_core::state::{FolioId, FolioState, Memory, ObjId, SwapId};
+use mmdiff_core::state::{FolioId, FolioState, Memory, ObjId, PageRef, SwapId};
 
 use crate::runs::{Contents, PageBits};
 
@@ -173,6 +173,21 @@ fn split(id: FolioId) -> (usize, u32) {
 }
 
 impl Folios {
+    /// Appends what a device reads through `n` pages from `first` (one run
+    /// of a GUP handle or of a device page table: a run never leaves its
+    /// folio). Zero pages, and a folio that is gone, read 0.
+    pub fn extend_run_values(&self, values: &mut Vec<u64>, first: PageRef, n: u64) {
+        match first {
+            PageRef::Folio { folio, page } => match self.get(&folio) {
+                Some(f) => f.contents.extend_values(values, page, n as u32),
+                None => values.extend(std::iter::repeat_n(0, n as usize)),
+            },
+            PageRef::Zero | PageRef::HugeZero { .. } => {
+                values.extend(std::iter::repeat_n(0, n as usize))
+            }
+        }
+    }
+
     /// A fresh id in a free slot; the folio is stored later by `insert`.
     pub fn reserve(&mut self) -> FolioId {
         let index = match self.free.pop() {

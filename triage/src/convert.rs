@@ -205,17 +205,7 @@ read p0 m0[0..4]     => ok data=index
         let bin = t.path().join("s.bin");
         let back = t.path().join("back.mms");
         std::fs::write(&mms, SCENARIO).unwrap();
-        let run = |a: &[&Path]| {
-            let argv: Vec<String> = a.iter().map(|p| p.display().to_string()).collect();
-            let mut out = Vec::new();
-            let mut err = Vec::new();
-            let code = command(&argv, &mut out, &mut err);
-            (
-                code,
-                String::from_utf8(out).unwrap(),
-                String::from_utf8(err).unwrap(),
-            )
-        };
+        let run = run_argv;
         let (code, _, err) = run(&[&mms, Path::new("-o"), &bin]);
         assert_eq!(code, 0, "{err}");
         let (code, _, err) = run(&[&bin, Path::new("-o"), &back]);

@@ -182,15 +182,7 @@ fn status_line(shared: &Shared, signatures: usize, elapsed: Duration) -> String 
 fn found(opts: &Options, hit: Hit, display: &Display, log: &mut dyn Write) -> Found {
     let d = &hit.divergence;
     let artifact = save_artifact(&opts.out, &hit.ops, &hit.raw, d, hit.origin);
-    let mut f = Found {
-        signature: d.signature.clone(),
-        description: d.to_string(),
-        worker: hit.origin.worker,
-        exec: hit.origin.exec,
-        seconds: hit.after.as_secs_f64(),
-        artifact: artifact.as_ref().ok().cloned(),
-        promotion: Promotion::NotPromoted("not promoted".into()),
-    };
+    let seconds = hit.after.as_secs_f64();
     let raw = match &artifact {
         Ok(p) => p.display().to_string(),
         Err(e) => format!("cannot save in {}: {e}", opts.out.display()),
@@ -198,16 +190,25 @@ fn found(opts: &Options, hit: Hit, display: &Display, log: &mut dyn Write) -> Fo
     display.println(
         log,
         &format!(
-            "new divergence {} after {:.1}s: {d}\n  raw: {raw}",
-            d.signature, f.seconds
+            "new divergence {} after {seconds:.1}s: {d}\n  raw: {raw}",
+            d.signature
         ),
     );
-    f.promotion = match (&artifact, &opts.corpus) {
+    let promotion = match (&artifact, &opts.corpus) {
         _ if !opts.promote => Promotion::NotPromoted("--no-promote".into()),
         _ if INTERRUPTED.load(Ordering::Relaxed) => Promotion::NotPromoted("interrupted".into()),
         (Err(_), _) => Promotion::NotPromoted("the raw input was not saved".into()),
         (_, None) => Promotion::NotPromoted("no corpus".into()),
         (Ok(path), Some(corpus)) => promote(path, corpus),
+    };
+    let f = Found {
+        signature: d.signature.clone(),
+        description: d.to_string(),
+        worker: hit.origin.worker,
+        exec: hit.origin.exec,
+        seconds,
+        artifact: artifact.ok(),
+        promotion,
     };
     display.println(log, &format!("  {}", display::found_line(&f)));
     f

@@ -916,6 +916,45 @@ mod tests {
         assert_ne!(run(3), run(4));
     }
 
+    /// Share of range ops that repeat one of the last four ranges, and the
+    /// mean mapping size, over generated sequences.
+    fn collisions(make: fn(&mut SplitMix64, &[OpKind]) -> Generator) -> (f64, f64) {
+        let mut rng = SplitMix64::new(11);
+        let (mut repeats, mut ranged, mut mapped, mut mmaps) = (0, 0, 0u64, 0u64);
+        for _ in 0..40 {
+            let mut gen = make(&mut rng, &OpKind::ALL);
+            let mut runner = Runner::<Oracle>::new(&Config::default()).expect("oracle starts");
+            let mut recent: Vec<PageRange> = Vec::new();
+            for _ in 0..40 {
+                let op = gen.next_op(&mut rng, runner.state());
+                if let Op::Mmap { pages, .. } = op {
+                    mapped += u64::from(pages);
+                    mmaps += 1;
+                }
+                if let Some(r) = op.range() {
+                    ranged += 1;
+                    repeats += usize::from(recent.iter().rev().take(HOT_RANGES).any(|x| *x == r));
+                    recent.push(r);
+                }
+                runner.step(&op, None).expect("no panic");
+            }
+        }
+        (repeats as f64 / ranged as f64, mapped as f64 / mmaps as f64)
+    }
+
+    #[test]
+    fn sequences_aim_at_hot_ranges_and_small_mappings_unless_spread() {
+        let (hot, size) = collisions(Generator::new);
+        let (spread_hot, spread_size) = collisions(Generator::spread);
+        eprintln!("repeats {hot:.2} vs {spread_hot:.2}, mmap pages {size:.0} vs {spread_size:.0}");
+        assert!(hot > 0.25, "only {hot:.2} of ranges reuse a hot one");
+        assert!(hot > 2.0 * spread_hot, "{hot:.2} vs {spread_hot:.2}");
+        assert!(
+            size * 1.5 < spread_size,
+            "{size:.0} vs {spread_size:.0} pages"
+        );
+    }
+
     #[test]
     fn swarm_respects_the_allowed_kinds() {
         let mut rng = SplitMix64::new(1);

@@ -83,29 +83,30 @@ impl EntryClass {
     /// because a broken model can produce them, and then they show up in
     /// the coverage table by name.
     pub fn all() -> Vec<EntryClass> {
-        let mut out = vec![EntryClass::None];
         let levels = [Level::Pte, Level::Pmd];
-        let rw = [false, true];
-        for level in levels {
-            for write in rw {
-                out.push(EntryClass::Page { level, write });
-            }
-        }
-        for level in levels {
-            for write in rw {
-                out.push(EntryClass::Zero { level, write });
-            }
-        }
-        for level in levels {
-            for write in rw {
-                out.push(EntryClass::HugeZero { level, write });
-            }
-        }
-        for level in levels {
-            for write in rw {
-                out.push(EntryClass::Io { level, write });
-            }
-        }
+        // The kinds with a level and a write bit, in their order.
+        let by_level_and_write = |make: fn(Level, bool) -> EntryClass| {
+            levels
+                .into_iter()
+                .flat_map(move |level| [false, true].map(|write| make(level, write)))
+        };
+        let mut out = vec![EntryClass::None];
+        out.extend(by_level_and_write(|level, write| EntryClass::Page {
+            level,
+            write,
+        }));
+        out.extend(by_level_and_write(|level, write| EntryClass::Zero {
+            level,
+            write,
+        }));
+        out.extend(by_level_and_write(|level, write| EntryClass::HugeZero {
+            level,
+            write,
+        }));
+        out.extend(by_level_and_write(|level, write| EntryClass::Io {
+            level,
+            write,
+        }));
         out.push(EntryClass::Swap { exclusive: false });
         out.push(EntryClass::Swap { exclusive: true });
         for level in levels {
@@ -113,11 +114,10 @@ impl EntryClass {
                 out.push(EntryClass::Migration { level, kind });
             }
         }
-        for level in levels {
-            for write in rw {
-                out.push(EntryClass::DevPriv { level, write });
-            }
-        }
+        out.extend(by_level_and_write(|level, write| EntryClass::DevPriv {
+            level,
+            write,
+        }));
         out.push(EntryClass::DevExcl);
         out
     }

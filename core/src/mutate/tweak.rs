@@ -6,10 +6,10 @@
 //! the op domain ([`Op::validate`]); the caller still checks the whole op
 //! and undoes a tweak that changed nothing.
 
+use crate::ids::{for_each_id, IdKind};
 use crate::op::{
-    Advice, DevId, FileId, Fill, FsKind, GupFlags, HandleId, HmmReq, IommuId, LockId, MapKind,
-    MigrateDest, MigrateSelect, NotifierId, Op, PageAt, PageRange, ProcId, Prot, SessionId, SlotId,
-    Zone, MAX_PAGE, PMD_PAGES,
+    Advice, DevId, FileId, Fill, FsKind, GupFlags, HmmReq, MapKind, MigrateDest, MigrateSelect,
+    NotifierId, Op, PageAt, PageRange, ProcId, Prot, SlotId, Zone, MAX_PAGE, PMD_PAGES,
 };
 use crate::rng::SplitMix64;
 
@@ -46,35 +46,6 @@ pub enum Tweak {
     /// (its process and range, a page, an id): random ops rarely meet
     /// what earlier ops created, copies do.
     Align,
-}
-
-/// The kinds of slot id, to know each one's count and to align ids of the
-/// same kind only.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum IdKind {
-    Proc,
-    File,
-    Handle,
-    Lock,
-    Iommu,
-    Dev,
-    Notifier,
-    Session,
-}
-
-impl IdKind {
-    fn count(self) -> u8 {
-        match self {
-            IdKind::Proc => ProcId::COUNT,
-            IdKind::File => FileId::COUNT,
-            IdKind::Handle => HandleId::COUNT,
-            IdKind::Lock => LockId::COUNT,
-            IdKind::Iommu => IommuId::COUNT,
-            IdKind::Dev => DevId::COUNT,
-            IdKind::Notifier => NotifierId::COUNT,
-            IdKind::Session => SessionId::COUNT,
-        }
-    }
 }
 
 /// One argument of an op, borrowed for change.
@@ -598,13 +569,9 @@ pub(super) fn anchor(op: &Op) -> Option<(ProcId, PageRange)> {
 /// The ids `op` names, by kind.
 pub(super) fn ids(op: &Op) -> Vec<(IdKind, u8)> {
     let mut op = op.clone();
-    fields(&mut op)
-        .into_iter()
-        .filter_map(|f| match f {
-            Field::Id(k, v) => Some((k, *v)),
-            _ => None,
-        })
-        .collect()
+    let mut out = Vec::new();
+    for_each_id(&mut op, |kind, id| out.push((kind, *id)));
+    out
 }
 
 /// Makes one argument of `op` equal to the same kind of argument of

@@ -109,20 +109,6 @@ impl World {
         })
     }
 
-    /// The values a device reads through `n` pages from `first` (one run
-    /// of a handle; zero pages read 0).
-    fn dma_run_values(&self, values: &mut Vec<u64>, first: PageRef, n: u64) {
-        match first {
-            PageRef::Folio { folio, page } => match self.folios.get(&folio) {
-                Some(f) => f.contents.extend_values(values, page, n as u32),
-                None => values.extend(std::iter::repeat_n(0, n as usize)),
-            },
-            PageRef::Zero | PageRef::HugeZero { .. } => {
-                values.extend(std::iter::repeat_n(0, n as usize))
-            }
-        }
-    }
-
     /// The `dma-read` op: what the device sees through handle pages
     /// `[start, end)`. Indices beyond the handle: `EINVAL`.
     pub fn dma_read(&self, h: HandleId, start: u32, end: u32) -> Outcome {
@@ -136,7 +122,7 @@ impl World {
         // page): the same values in the same order.
         let mut values = Vec::with_capacity((end - start) as usize);
         for r in handle.pages.runs_in(start as u64, end as u64) {
-            self.dma_run_values(&mut values, r.first, r.len);
+            self.folios.extend_run_values(&mut values, r.first, r.len);
         }
         Outcome::Ok(Payload::Data {
             base: handle.base + start as u64,

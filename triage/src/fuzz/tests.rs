@@ -150,13 +150,13 @@ fn json_summary_is_the_only_thing_on_stdout() {
     let t = TempDir::new("fuzz-json");
     let opts = Options {
         json: true,
-        ..quiet(100, 3, &t.path().join("out"))
+        ..quiet(300, 3, &t.path().join("out"))
     };
     let (mut out, mut err) = (Vec::new(), Vec::new());
     campaign_with::<Clean, PanicsOnExitP2>(&opts, &mut out, &mut err);
     let out = String::from_utf8(out).unwrap();
     let v: serde_json::Value = serde_json::from_str(out.trim()).expect("one JSON object");
-    assert_eq!(v["execs"], 100);
+    assert_eq!(v["execs"], 300);
     assert!(v["ops"].as_u64().unwrap() > 0);
     assert!(v["seconds"].as_f64().is_some());
     assert_eq!(v["signatures"][0]["signature"], "exit/panic@toy");
