@@ -6,7 +6,7 @@
 //! module per kernel concept: [`vma`] and [`pte`] (address space and page
 //! tables), [`fault`], [`access`] (CPU loads and stores), [`file`](mod@file),
 //! [`swap`], [`thp`], [`zap`], [`protect`], [`gup`], [`migrate`] (between
-//! zones), [`fork`], [`iommu`], and for device memory [`device`] (pools,
+//! zones), [`fork`], [`mremap`], [`iommu`], and for device memory [`device`] (pools,
 //! device tables, notifiers), [`hmm`], [`migrate_device`], [`exclusive`],
 //! [`dmirror`] and [`dmirror_migrate`] (the `lib/test_hmm.c` driver);
 //! [`ops`] turns each op into calls of those, and [`export`] exposes the
@@ -28,6 +28,7 @@ pub mod hmm;
 pub mod iommu;
 pub mod migrate;
 pub mod migrate_device;
+pub mod mremap;
 pub mod ops;
 pub mod protect;
 pub mod pte;

@@ -8,7 +8,7 @@ use mmdiff_core::state::{
 };
 
 use crate::pte::pte;
-use crate::world::{Mm, World};
+use crate::world::World;
 
 /// An op's early exit: the outcome to return unchanged.
 pub type Early<T> = Result<T, Outcome>;
@@ -498,10 +498,11 @@ impl World {
     /// (`madvise_walk_vmas`).
     fn madvise(&mut self, p: usize, start: u64, end: u64, advice: Advice) -> Outcome {
         if advice == Advice::Collapse {
-            if !self.fully_mapped(p, start, end) {
-                return Outcome::Err(Errno::ENOMEM);
-            }
+            // The same walk: a VMA's error ends it at once, a hole makes
+            // it fail with ENOMEM after the mapped parts were collapsed.
+            let mapped = self.fully_mapped(p, start, end);
             return match self.madvise_collapse(p, start, end) {
+                Ok(()) if !mapped => Outcome::Err(Errno::ENOMEM),
                 Ok(()) => Outcome::OK,
                 Err(e) => Outcome::Err(e),
             };
@@ -575,80 +576,24 @@ impl World {
         Ok(())
     }
 
-    /// Split VMAs to `[s, e)` and change an attribute of the VMAs inside.
+    /// Changes an attribute of the VMAs in `[s, e)`
+    /// (`madvise_update_vma`, `userfaultfd_register`): a VMA the change
+    /// alters has the part in the range split off and changed; one it
+    /// leaves as it is is not split at all (`new_flags == vma->vm_flags`),
+    /// so a PMD mapping across the range stays whole.
     pub fn set_vma_attr(&mut self, p: usize, s: u64, e: u64, change: impl Fn(&mut VmaState)) {
-        self.split_vmas_for(p, s, e);
-        let starts: Vec<u64> = self.vmas_in(p, s, e).iter().map(|v| v.start).collect();
-        let mm = self.mm_mut(p);
-        for st in starts {
-            if let Some(vm) = mm.vmas.get_mut(&st) {
+        for v in self.vmas_in(p, s, e) {
+            let mut changed = v;
+            change(&mut changed);
+            if changed == v {
+                continue;
+            }
+            let (vs, ve) = (v.start.max(s), v.end.min(e));
+            self.split_vmas_for(p, vs, ve);
+            if let Some(vm) = self.mm_mut(p).vmas.get_mut(&vs) {
                 change(vm);
             }
         }
-    }
-
-    /// `mremap(MREMAP_MAYMOVE|MREMAP_FIXED)` to `dst` with the same size.
-    /// The source must lie inside one VMA (`EFAULT` otherwise); the
-    /// destination is unmapped first; entries move with all their bits
-    /// (`move_page_tables`), PMD leaves move whole when source and
-    /// destination are PMD-aligned and are split otherwise.
-    fn mremap(&mut self, p: usize, start: u64, end: u64, dst: u64) -> Outcome {
-        let Some(v) = self.vma_at(p, start) else {
-            return Outcome::Err(Errno::EFAULT);
-        };
-        if end > v.end {
-            return Outcome::Err(Errno::EFAULT);
-        }
-        let len = end - start;
-        if dst < end && start < dst + len {
-            return Outcome::Err(Errno::EINVAL); // overlapping ranges
-        }
-        if dst == start {
-            return Outcome::OK;
-        }
-        self.munmap(p, dst, dst + len);
-        self.split_vmas_for(p, start, end);
-        self.invalidate(p, start, end, crate::device::Inval::Clear);
-        // Leaves that cannot move as a whole are split first.
-        let aligned =
-            (dst as i64 - start as i64).rem_euclid(crate::world::World::pmd_pages() as i64) == 0;
-        let pages: Vec<u64> = self.mm(p).ptes.range(start..end).map(|(&k, _)| k).collect();
-        for &page in &pages {
-            if let Some(e) = self.entry(p, page) {
-                if crate::pte::is_pmd_leaf(&e) {
-                    let s = World::pmd_start(page);
-                    if !aligned || s < start || s + World::pmd_pages() > end {
-                        self.split_pmd(p, page);
-                    }
-                }
-            }
-        }
-        let mm: &mut Mm = self.mm_mut(p);
-        let moved: Vec<(u64, mmdiff_core::state::Entry)> =
-            mm.ptes.range(start..end).map(|(&k, e)| (k, *e)).collect();
-        for (k, _) in &moved {
-            mm.ptes.remove(k);
-        }
-        for (k, mut e) in moved {
-            // move_soft_dirty_pte(): moved entries become soft-dirty so the
-            // tracker notices the move.
-            match &mut e {
-                mmdiff_core::state::Entry::Present { bits, .. } => bits.soft_dirty = true,
-                mmdiff_core::state::Entry::Swap { soft_dirty, .. }
-                | mmdiff_core::state::Entry::Migration { soft_dirty, .. }
-                | mmdiff_core::state::Entry::DevicePrivate { soft_dirty, .. }
-                | mmdiff_core::state::Entry::DeviceExclusive { soft_dirty, .. } => {
-                    *soft_dirty = true
-                }
-            }
-            mm.ptes.insert(k - start + dst, e);
-        }
-        let mut vma = mm.vmas.remove(&start).expect("split source VMA");
-        vma.start = dst;
-        vma.end = dst + len;
-        mm.vmas.insert(dst, vma);
-        self.merge_vmas(p);
-        Outcome::OK
     }
 
     /// The `lock` op: other kernel code takes a reference on the folio

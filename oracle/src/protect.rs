@@ -245,6 +245,12 @@ impl World {
                         continue;
                     }
                     if self.folio(folio).is_large() {
+                        // "Do not interfere with other mappings": a large
+                        // folio another process maps is neither split nor
+                        // freed (`folio_maybe_mapped_shared`).
+                        if self.mappers(folio).iter().any(|&(q, _)| q != p) {
+                            continue;
+                        }
                         let leaf = is_pmd_leaf(&entry);
                         let whole = leaf
                             && World::pmd_start(page) >= s

@@ -90,8 +90,9 @@ impl World {
     }
 
     /// `do_huge_zero_wp_pmd()`: a write to the huge zero page maps a new
-    /// zeroed THP; without one, the PMD is split into zero-page PTEs and
-    /// the PTE fault proceeds.
+    /// zeroed THP (`vma_alloc_anon_folio_pmd`, whatever the VMA's hint is
+    /// now); without one, the PMD is split into zero-page PTEs and the PTE
+    /// fault proceeds.
     fn do_huge_zero_wp_pmd(
         &mut self,
         p: usize,
@@ -100,7 +101,9 @@ impl World {
         kind: FaultKind,
     ) -> FaultResult {
         let start = World::pmd_start(page);
-        let suitable = vma.hint == HugeHint::Huge && vma.start <= start && start + NR <= vma.end;
+        // No THP policy check here: the huge zero page was mapped under
+        // the policy, and MADV_NOHUGEPAGE since then does not matter.
+        let suitable = vma.start <= start && start + NR <= vma.end;
         if kind.write && !kind.unshare && suitable {
             if let Some(folio) = self.alloc_folio(World::fault_zone(vma, kind), 9) {
                 self.invalidate(p, start, start + NR, crate::device::Inval::Clear);
@@ -331,11 +334,73 @@ impl World {
             piece.refcount = maps;
             if maps == 0 {
                 self.free_folio(id);
-            } else {
+            } else if !self.map_unused_to_zeropage(id) {
                 pieces.push(id);
             }
         }
         Some(pieces)
+    }
+
+    /// Whether something besides page tables holds `folio`: a device page
+    /// table, a GUP handle, an IOMMU preregistration, a lock holder.
+    fn held_elsewhere(&self, folio: FolioId) -> bool {
+        let names = |r: &PageRef| matches!(r, PageRef::Folio { folio: f, .. } if *f == folio);
+        self.devices.iter().any(|d| {
+            d.mirrors
+                .values()
+                .any(|m| m.values().any(|(r, _)| names(r)))
+        }) || self
+            .handles
+            .iter()
+            .flatten()
+            .any(|h| h.pages.iter().any(names))
+            || self
+                .iommu
+                .iter()
+                .flatten()
+                .any(|i| i.pages.iter().any(names))
+            || self.locks.iter().flatten().any(|l| l.folio == folio)
+    }
+
+    /// `remap_page(RMP_USE_SHARED_ZEROPAGE)` after an anonymous folio was
+    /// split (Linux 6.12+): a piece that holds only zeros is mapped to the
+    /// shared zero page in every PTE that mapped it, keeping the PTE's
+    /// soft-dirty and uffd-wp bits (`try_to_map_unused_to_zeropage`), and
+    /// is freed. Returns whether it was. Device folios keep their pages
+    /// (`folio_is_device_private`), and so, in the models, do pieces
+    /// mapped by other than present PTEs or held by anything else.
+    fn map_unused_to_zeropage(&mut self, piece: FolioId) -> bool {
+        let f = self.folio(piece);
+        if !f.anon || matches!(f.memory, Memory::Device(_)) || f.contents[0] != 0 {
+            return false;
+        }
+        // Split needs no references beyond the mappings, so nothing else
+        // holds a piece; a piece something does hold keeps its page.
+        if self.held_elsewhere(piece) {
+            return false;
+        }
+        let mut ptes = Vec::new();
+        for (p, page) in self.mappers(piece) {
+            match self.entry(p, page) {
+                Some(Entry::Present {
+                    level: Level::Pte,
+                    bits,
+                    ..
+                }) => ptes.push((p, page, bits)),
+                _ => return false,
+            }
+        }
+        for (p, page, bits) in ptes {
+            self.clear_pte(p, page);
+            let zero = PteBits {
+                young: true,
+                soft_dirty: bits.soft_dirty,
+                uffd_wp: bits.uffd_wp,
+                ..PteBits::default()
+            };
+            self.set_pte(p, page, pte(Target::Zero, zero));
+        }
+        true
     }
 
     /// The `split-thp` op on the folio mapped at `page`.
@@ -351,43 +416,75 @@ impl World {
         self.split_folio(folio).map(|_| ()).ok_or(Errno::EAGAIN)
     }
 
-    /// `MADV_COLLAPSE` over `[start, end)` of process `p`: every PMD block
-    /// fully inside the range is collapsed into a fresh THP. Returns the
-    /// error of the last block that failed (`madvise_collapse_errno`).
+    /// `MADV_COLLAPSE` over `[start, end)` of process `p`, VMA by VMA
+    /// (`madvise_walk_vmas`), stopping at the first VMA that fails.
     pub fn madvise_collapse(&mut self, p: usize, start: u64, end: u64) -> Result<(), Errno> {
-        let first = start.div_ceil(NR) * NR;
+        for vma in self.vmas_in(p, start, end) {
+            self.madvise_collapse_vma(&vma, p, vma.start.max(start), vma.end.min(end))?;
+        }
+        Ok(())
+    }
+
+    /// `madvise_collapse()` on the part `[s, e)` of one VMA: `EINVAL` up
+    /// front unless the VMA may hold a PMD-order THP at all
+    /// (`thp_vma_allowable_order`, `TVA_FORCED_COLLAPSE`), then every PMD
+    /// block fully inside the part is collapsed into a fresh THP; the error
+    /// of the last block that failed (`madvise_collapse_errno`) unless all
+    /// `(hend - hstart) >> HPAGE_PMD_SHIFT` blocks succeeded.
+    fn madvise_collapse_vma(
+        &mut self,
+        vma: &VmaState,
+        p: usize,
+        s: u64,
+        e: u64,
+    ) -> Result<(), Errno> {
+        if !collapse_allowed(vma) {
+            return Err(Errno::EINVAL);
+        }
+        let (hstart, hend) = (s.div_ceil(NR) * NR, e / NR * NR);
+        // A part inside one block that reaches no block boundary: the
+        // block count `(hend - hstart) >> HPAGE_PMD_SHIFT` wraps and is
+        // never met, so the call fails with its initial SCAN_FAIL.
+        if hstart > hend {
+            return Err(Errno::EINVAL);
+        }
         let mut last_fail = None;
-        let mut s = first;
-        while s + NR <= end {
-            if let Err(e) = self.collapse_block(p, s) {
-                last_fail = Some(e);
+        let mut block = hstart;
+        while block < hend {
+            match self.collapse_block(p, block) {
+                Ok(()) => {}
+                Err(Refused::Next(err)) => last_fail = Some(err),
+                Err(Refused::Stop(err)) => return Err(err),
             }
-            s += NR;
+            block += NR;
         }
         last_fail.map_or(Ok(()), Err)
     }
 
     /// `collapse_huge_page()` for the block at `s`.
-    fn collapse_block(&mut self, p: usize, s: u64) -> Result<(), Errno> {
+    fn collapse_block(&mut self, p: usize, s: u64) -> Result<(), Refused> {
+        use Refused::{Next, Stop};
         let Some(vma) = self.vma_at(p, s) else {
-            return Err(Errno::EINVAL);
+            return Err(Stop(Errno::EINVAL));
         };
         if vma.kind != VmaKind::AnonPrivate || vma.hint == HugeHint::NoHuge || s + NR > vma.end {
-            return Err(Errno::EINVAL);
+            return Err(Stop(Errno::EINVAL));
         }
         if self.pmd_leaf_at(p, s).is_some() {
             return Ok(()); // SCAN_PMD_MAPPED
         }
+        // No PTE table under a PMD table (a VMA with an anon_vma had a
+        // fault, so the PMD table is there): SCAN_PMD_NONE.
         if self.pmd_block_empty(p, s) {
-            return Err(Errno::EINVAL); // SCAN_PMD_NULL
+            return Err(Stop(Errno::EINVAL));
         }
         // __collapse_huge_page_swapin: swap entries are read in first.
         for page in s..s + NR {
             if matches!(self.entry(p, page), Some(Entry::Swap { .. })) {
                 self.do_swap_page(p, page, &vma, FaultKind::READ)
                     .map_err(|e| match e {
-                        FaultError::Oom => Errno::ENOMEM,
-                        _ => Errno::EAGAIN,
+                        FaultError::Oom => Stop(Errno::ENOMEM),
+                        _ => Stop(Errno::EAGAIN),
                     })?;
             }
         }
@@ -402,14 +499,14 @@ impl World {
                 }) => {}
                 Some(e @ Entry::Present { bits, .. }) => {
                     if bits.uffd_wp {
-                        return Err(Errno::EINVAL); // SCAN_PTE_UFFD_WP
+                        return Err(Next(Errno::EINVAL)); // SCAN_PTE_UFFD_WP
                     }
                     let Some((folio, sub)) = entry_folio(&e) else {
-                        return Err(Errno::EINVAL);
+                        return Err(Next(Errno::EINVAL)); // SCAN_PAGE_NULL
                     };
                     let f = self.folio(folio);
                     if f.locked {
-                        return Err(Errno::EAGAIN); // SCAN_PAGE_LOCK
+                        return Err(Next(Errno::EAGAIN)); // SCAN_PAGE_LOCK
                     }
                     let swapcache = if f.swapcache.is_some() {
                         f.nr_pages() as i64
@@ -417,19 +514,41 @@ impl World {
                         0
                     };
                     if f.refcount != f.mapcount + swapcache {
-                        return Err(Errno::EAGAIN); // SCAN_PAGE_COUNT
+                        return Err(Next(Errno::EAGAIN)); // SCAN_PAGE_COUNT
                     }
                     values[i] = f.contents[sub as usize];
                 }
-                Some(Entry::Swap { .. }) => return Err(Errno::EAGAIN),
+                Some(Entry::Swap { .. }) => return Err(Next(Errno::EAGAIN)),
                 // SCAN_PTE_NON_PRESENT (default errno).
-                Some(_) => return Err(Errno::EINVAL),
+                Some(_) => return Err(Next(Errno::EINVAL)),
             }
         }
-        let folio = self.alloc_folio(vma.zone, 9).ok_or(Errno::ENOMEM)?;
+        // SCAN_ALLOC_HUGE_PAGE_FAIL ends the walk.
+        let folio = self.alloc_folio(vma.zone, 9).ok_or(Stop(Errno::ENOMEM))?;
         self.zap_range(p, s, s + NR);
         self.folio_mut(folio).contents = values;
         self.map_new_thp(p, s, &vma, folio);
         Ok(())
     }
+}
+
+/// Why `madvise_collapse()` did not collapse a block, and whether it goes
+/// on with the next one: the scan results it whitelists (locked or
+/// referenced pages, uffd-wp and non-present entries) go on, the others
+/// (no PTE table, no huge page) end the call.
+enum Refused {
+    Next(Errno),
+    Stop(Errno),
+}
+
+/// `__thp_vma_allowable_orders()` for a forced collapse of PMD order: an
+/// anonymous private VMA (file and shmem collapse are not modelled) without
+/// `VM_NOHUGEPAGE` (`vma_thp_disabled`) that can hold an aligned PMD block
+/// (`thp_vma_suitable_order` at the VMA's end) and has an anon_vma (only
+/// page faults may go on without one).
+fn collapse_allowed(vma: &VmaState) -> bool {
+    vma.kind == VmaKind::AnonPrivate
+        && vma.hint != HugeHint::NoHuge
+        && vma.start.div_ceil(NR) * NR + NR <= vma.end
+        && vma.anon_vma
 }

@@ -22,7 +22,7 @@
 //!   ([`access`]), GUP grabbing a run of one folio with one
 //!   `try_grab_folio(folio, refs)` and releasing runs ([`gup`]), zap,
 //!   mprotect, soft-dirty and uffd-wp ranges, fork copy and mremap
-//!   ([`zap`], [`protect`], [`fork`], [`ops`]), the HMM walk ([`hmm`]).
+//!   ([`zap`], [`protect`], [`fork`], [`mremap`]), the HMM walk ([`hmm`]).
 //! - The HMM walk caches its `dev_pagemap` reference across the walk
 //!   (seed 002) and migration collection runs inside it (seed 004).
 //! - An incremental digest of the canonical state ([`export`]), kept by
@@ -62,6 +62,7 @@ pub mod hmm;
 pub mod iommu;
 pub mod migrate;
 pub mod migrate_device;
+pub mod mremap;
 pub mod ops;
 #[cfg(feature = "planted")]
 pub mod planted;

@@ -6,10 +6,16 @@
 //! states restricted to the lines that differ, each shown under the
 //! process and VMA lines it belongs to. Coloured on a terminal (unless
 //! `NO_COLOR` is set), plain when piped.
+//!
+//! A testcase of the `scenario_parser` fuzz target holds parser input, not
+//! ops: for one (named as ClusterFuzz or cargo fuzz name them, see
+//! [`input::testcase_target`]) `explain` runs that target's check instead
+//! and says whether the parser keeps its contract on it.
 
 use std::fmt::Write as _;
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::panic::{self, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
 
 use mmdiff_core::canon;
 use mmdiff_core::lockstep::{self, Check, Divergence, DivergenceKind};
@@ -245,18 +251,108 @@ fn parents<'a>(lines: &[&'a str], index: usize) -> Vec<&'a str> {
     out
 }
 
+/// What the `scenario_parser` target checks (`check_scenario_text` in
+/// fuzz/src/lib.rs), on a testcase of it: the text parses or is refused
+/// without a panic, and what parses prints, parses back to the same
+/// scenario and prints the same again. Returns the exit status (0 the
+/// contract holds, 1 it does not) and the report.
+pub fn check_parser_testcase(shown: &str, data: &[u8]) -> (i32, String) {
+    let mut s = format!(
+        "{shown} ({} testcase, {} bytes)\n",
+        input::PARSER_TARGET,
+        data.len()
+    );
+    let Ok(src) = std::str::from_utf8(data) else {
+        s.push_str("not UTF-8: the target rejects it before the parser, so nothing to check\n");
+        return (0, s);
+    };
+    let broken = |mut s: String, what: String| {
+        let _ = writeln!(s, "the parser's contract does not hold: {what}");
+        let _ = writeln!(s, "  input:   {src:?}");
+        (1, s)
+    };
+    let scenario = match catch(|| text::parse(src)) {
+        Err(panic) => return broken(s, format!("parse panicked: {panic}")),
+        Ok(Err(e)) => {
+            let _ = writeln!(s, "refused, as the parser may: {e}");
+            return (0, s);
+        }
+        Ok(Ok(scenario)) => scenario,
+    };
+    let printed = match catch(|| text::print(&scenario)) {
+        Ok(p) => p,
+        Err(panic) => return broken(s, format!("print panicked: {panic}")),
+    };
+    let what = match catch(|| text::parse(&printed)) {
+        Err(panic) => format!("parsing the printed text panicked: {panic}"),
+        Ok(Err(e)) => format!("the printed text does not parse: {e}"),
+        Ok(Ok(again)) if again != scenario => "print and parse changed the scenario".into(),
+        Ok(Ok(again)) => match catch(|| text::print(&again)) {
+            Err(panic) => format!("printing again panicked: {panic}"),
+            Ok(reprinted) if reprinted != printed => {
+                format!("printing is not stable: the second print is {reprinted:?}")
+            }
+            Ok(_) => {
+                let _ = writeln!(
+                    s,
+                    "the parser's contract holds: {} ops parse, print, parse back to the same \
+                     scenario and print the same again",
+                    scenario.ops().len()
+                );
+                return (0, s);
+            }
+        },
+    };
+    let (code, mut s) = broken(s, what);
+    let _ = writeln!(s, "  printed: {printed:?}");
+    (code, s)
+}
+
+/// Runs `f`, turning a panic into its message (the panic hook has printed
+/// it, with its location, on stderr).
+fn catch<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+    panic::catch_unwind(AssertUnwindSafe(f)).map_err(|payload| {
+        payload
+            .downcast_ref::<&str>()
+            .map(|m| m.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "(a panic without a message)".into())
+    })
+}
+
+fn parser_testcase(path: &Path, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
+    let shown = path.display().to_string();
+    let data = match std::fs::read(path) {
+        Ok(d) => d,
+        Err(e) => {
+            let _ = writeln!(err, "error: {shown}: cannot read: {e}");
+            return 2;
+        }
+    };
+    let (code, report) = check_parser_testcase(&shown, &data);
+    let _ = write!(out, "{report}");
+    code
+}
+
 pub const USAGE: &str = "\
 usage: mmdiff explain <input> [--color auto|always|never]
 
 Runs a scenario (*.mms) or a fuzz testcase (any other file: raw bytes, as
-cargo-fuzz, AFL and OSS-Fuzz save them) on the oracle and the subject in
-lockstep, comparing everything after every op, and explains the first
-divergence: the op in context, both outcomes, what broke in which model,
-and the lines of the canonical states that differ. Colour on a terminal
-unless NO_COLOR is set.
+cargo-fuzz, AFL, OSS-Fuzz and ClusterFuzzLite save them, such as
+clusterfuzz-testcase-minimized-differential-5712345) on the oracle and the
+subject in lockstep, comparing everything after every op, and explains the
+first divergence: the op in context, both outcomes, what broke in which
+model, and the lines of the canonical states that differ. Colour on a
+terminal unless NO_COLOR is set.
 
-Exit status: 0 the models agree, 1 a divergence was explained, 2 usage
-error or unreadable input.";
+A testcase of the scenario_parser target (clusterfuzz-testcase-[minimized-]
+scenario_parser-<id>, or artifacts/scenario_parser/crash-<hash>) is text
+for the parser: explain runs that target's check on it instead (parse,
+print, parse back, print again) and says whether it holds.
+
+Exit status: 0 the models agree (the parser's check holds), 1 a divergence
+was explained (the parser's check failed), 2 usage error or unreadable
+input.";
 
 /// `mmdiff explain`.
 pub fn command(argv: &[String], out: &mut dyn Write, err: &mut dyn Write) -> i32 {
@@ -283,7 +379,11 @@ pub fn command(argv: &[String], out: &mut dyn Write, err: &mut dyn Write) -> i32
             return crate::usage_error(err, &e, USAGE);
         }
     };
-    let input = match input::load(&PathBuf::from(path)) {
+    let path = PathBuf::from(path);
+    if input::testcase_target(&path).as_deref() == Some(input::PARSER_TARGET) {
+        return parser_testcase(&path, out, err);
+    }
+    let input = match input::load(&path) {
         Ok(i) => i,
         Err(e) => {
             let _ = writeln!(err, "error: {e}");
@@ -320,6 +420,39 @@ mod tests {
         assert_eq!(parents(&lines, 5), ["p0", "  vma b"]);
         assert!(parents(&lines, 6).is_empty());
         assert!(parents(&lines, 0).is_empty());
+    }
+
+    #[test]
+    fn parser_testcases_are_checked_like_the_target_does() {
+        let check = |data: &[u8]| check_parser_testcase("t", data);
+        let (code, out) = check(b"mmap p0 m0 anon rw pages=2\nfork p0 -> p1 => ok\n");
+        assert_eq!(code, 0, "{out}");
+        assert!(
+            out.starts_with("t (scenario_parser testcase, 47 bytes)\n"),
+            "{out}"
+        );
+        assert!(out.contains("contract holds: 2 ops parse"), "{out}");
+        let (code, out) = check(b"mmap p0 m0 anon rw pages=2\nwrite q9\n");
+        assert_eq!(code, 0, "a refusal is an answer: {out}");
+        assert!(
+            out.contains("refused, as the parser may: line 2, column 7: expected"),
+            "{out}"
+        );
+        let (code, out) = check(&[0xff, 0x00]);
+        assert_eq!(code, 0);
+        assert!(out.contains("not UTF-8"), "{out}");
+    }
+
+    #[test]
+    fn a_panic_becomes_its_message() {
+        // The panic hook is left alone (it is process-wide, and core's
+        // runner installs its own): the two panics print on stderr, which
+        // the test harness captures.
+        let owned = catch(|| -> () { panic!("owned {}", 7) });
+        let fixed = catch(|| -> () { panic!("fixed") });
+        assert_eq!(owned, Err("owned 7".to_string()));
+        assert_eq!(fixed, Err("fixed".to_string()));
+        assert_eq!(catch(|| 5), Ok(5));
     }
 
     #[test]

@@ -75,6 +75,30 @@ pub fn is_test_file(path: &Path) -> bool {
         .is_some_and(|e| e == SCENARIO_EXT || e == BYTES_EXT)
 }
 
+/// What fuzzers name their failing inputs, without an extension:
+/// libFuzzer's `crash-<sha1>` (and `leak-`, `timeout-`, `oom-`,
+/// `slow-unit-`), ClusterFuzz's downloaded `clusterfuzz-testcase-...`,
+/// AFL++'s `id:000000,sig:06,...`.
+const FUZZER_ARTIFACT_PREFIXES: [&str; 7] = [
+    "crash-",
+    "leak-",
+    "timeout-",
+    "oom-",
+    "slow-unit-",
+    "clusterfuzz-testcase-",
+    "id:",
+];
+
+/// [`is_test_file`], and the failing inputs fuzzers write under their own
+/// names (raw bytes): what `triage` picks up in directories.
+pub fn is_artifact(path: &Path) -> bool {
+    is_test_file(path)
+        || path.file_name().is_some_and(|n| {
+            let n = n.to_string_lossy();
+            FUZZER_ARTIFACT_PREFIXES.iter().any(|p| n.starts_with(p))
+        })
+}
+
 /// Expands `paths` in order: a file is taken as it is (whatever its name);
 /// a directory is walked recursively, in byte order of names, taking the
 /// files `accept` allows and skipping hidden entries (names starting with
@@ -215,6 +239,20 @@ mod tests {
         assert_eq!(found, ["a.bin", "b/a.mms", "b/sub/c.mms", "z.mms"]);
         let only_mms: Vec<Found> = collect(&[d.to_path_buf()], is_scenario);
         assert_eq!(only_mms.len(), 3);
+        for (name, artifact) in [
+            ("crash-da39a3ee", true),
+            ("clusterfuzz-testcase-minimized-differential-5712345", true),
+            (
+                "id:000000,sig:06,src:000001,time:12,execs:34,op:havoc,rep:2",
+                true,
+            ),
+            ("timeout-0a1b", true),
+            ("x.bin", true),
+            ("fuzz.log", false),
+            ("README.md", false),
+        ] {
+            assert_eq!(is_artifact(Path::new(name)), artifact, "{name}");
+        }
         // A file named on the command line is taken whatever its name.
         assert_eq!(
             collect(&[d.join("README.md")], is_scenario),

@@ -1,4 +1,5 @@
-//! `mmdiff fuzz`: a differential campaign, the oracle against the subject.
+//! `mmdiff fuzz`: a differential campaign, the oracle against the subject
+//! (`--engine kernel`: against the running kernel, [`crate::kernel_fuzz`]).
 //!
 //! Workers ([`worker`], `--jobs` threads) make inputs three ways: the
 //! state-aware swarm generator ([`crate::gen`]: each op drawn from the
@@ -251,6 +252,9 @@ pub fn command(argv: &[String], out: &mut dyn Write, err: &mut dyn Write) -> i32
             std::process::exit(130);
         }
     });
+    if opts.engine == crate::kernel_replay::Engine::Kernel {
+        return crate::kernel_fuzz::command(&opts, out, err);
+    }
     i32::from(!campaign(&opts, out, err).found.is_empty())
 }
 

@@ -14,7 +14,7 @@
 //! campaign exactly.
 
 use mmdiff_core::op::*;
-use mmdiff_core::state::{Entry, ProcState, State, Target};
+use mmdiff_core::state::{Entry, Memory, ProcState, State, Target};
 
 use mmdiff_core::rng::SplitMix64;
 
@@ -325,6 +325,30 @@ impl OpGen<'_> {
             (start % w) as u32,
             ((end - 1) % w) as u32 + 1,
         ))
+    }
+
+    /// The first page of each device-private run of `p` inside `range`
+    /// (window-relative), with the device whose memory it is.
+    fn device_private_pages(&self, p: ProcId, range: PageRange) -> Vec<(u32, DevId)> {
+        let base = u64::from(self.window()) * (u64::from(range.slot.0) + 1);
+        let (lo, hi) = (base + u64::from(range.start), base + u64::from(range.end));
+        let Some(ps) = self.proc_state(p) else {
+            return Vec::new();
+        };
+        ps.entries
+            .iter()
+            .filter(|r| r.start < hi && r.start + u64::from(r.len) > lo)
+            .filter_map(|r| match r.entry {
+                Entry::DevicePrivate {
+                    target: Target::Folio { folio, .. },
+                    ..
+                } => match self.state.folios.get(&folio)?.memory {
+                    Memory::Device(dev) => Some(((r.start.max(lo) - base) as u32, dev)),
+                    Memory::Zone(_) => None,
+                },
+                _ => None,
+            })
+            .collect()
     }
 
     /// A page of process `p`, preferring pages that map something.
@@ -660,17 +684,28 @@ impl OpGen<'_> {
                 let s = SessionId(self.free_slot(&used, SessionId::COUNT));
                 let p = self.proc();
                 let range = self.range(p);
-                let select = MigrateSelect {
+                let mut select = MigrateSelect {
                     system: self.chance(7, 10),
                     private: self.chance(3, 10),
                     coherent: self.chance(2, 10),
                     compound: self.chance(2, 5),
                     fault: self.chance(1, 8),
                 };
-                let owner = self.chance(4, 5).then(|| self.dev());
-                let fault_page = self
-                    .chance(1, 10)
-                    .then(|| range.start + self.below(u64::from(range.len())) as u32);
+                let mut owner = self.chance(4, 5).then(|| self.dev());
+                let private = self.device_private_pages(p, range);
+                let fault_page = match self.pick(&private) {
+                    // The call a device's migrate_to_ram() makes from
+                    // do_swap_page(): its own private pages, the faulting
+                    // one as fault_page.
+                    Some((page, dev)) if self.chance(1, 3) => {
+                        select.private = true;
+                        owner = Some(dev);
+                        Some(page)
+                    }
+                    _ => self
+                        .chance(1, 10)
+                        .then(|| range.start + self.below(u64::from(range.len())) as u32),
+                };
                 Op::MigrateSetup {
                     s,
                     p,

@@ -12,10 +12,17 @@ pub mod files;
 pub mod fuzz;
 pub mod gen;
 pub mod input;
+pub mod kernel_artifact;
+pub mod kernel_fuzz;
+pub mod kernel_minimize;
+pub mod kernel_replay;
+pub mod kernel_summary;
 pub mod minimize;
 pub mod planted;
 pub mod promote;
 pub mod replay;
+pub mod state_machine;
+pub mod zoo;
 
 use std::io::Write;
 
@@ -43,6 +50,8 @@ commands:
             (--quick, --json, --only NAME, --repeat N)
   coverage  entry-kind transitions each model goes through on scenarios
             and fuzz byte files, side by side (--json)
+  zoo       the bug-finding benchmark: time for each engine to find each
+            planted fault of corpus/zoo/ (needs --features planted)
   help      this text (`mmdiff help <command>` for one command)
 
 From the repository root: cargo run --release -- <command> [options]";
@@ -63,6 +72,7 @@ fn command_usage(command: &str) -> Option<&'static str> {
         "triage" => Some(promote::USAGE),
         "bench" => Some(bench::USAGE),
         "coverage" => Some(coverage::USAGE),
+        "zoo" => Some(zoo::USAGE),
         _ => None,
     }
 }
@@ -114,6 +124,7 @@ pub fn main_with_args(argv: &[String], out: &mut dyn Write, err: &mut dyn Write)
         "triage" => promote::command(rest, out, err),
         "bench" => bench::command(rest, out, err),
         "coverage" => coverage::command(rest, out, err),
+        "zoo" => zoo::command(rest, out, err),
         // Not in the usage: the peak-heap probe `bench` runs as a child.
         "bench-child" => bench::child_command(rest, out, err),
         other => usage_error(

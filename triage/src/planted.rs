@@ -24,6 +24,20 @@ pub fn check_env() -> Result<Option<&'static str>, String> {
     }
 }
 
+/// The planted fault called `name`, by its static name; `None` when this
+/// build has no fault of that name (always without the `planted` feature).
+pub fn lookup(name: &str) -> Option<&'static str> {
+    #[cfg(feature = "planted")]
+    {
+        mmdiff_subject::planted::Fault::from_name(name).map(|f| f.name())
+    }
+    #[cfg(not(feature = "planted"))]
+    {
+        let _ = name;
+        None
+    }
+}
+
 /// The name of the planted fault active on this thread, if any (always
 /// `None` in a build without the `planted` feature).
 pub fn active() -> Option<&'static str> {

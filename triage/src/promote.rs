@@ -70,10 +70,11 @@ pub fn known_signatures(corpus: &Path) -> BTreeMap<String, PathBuf> {
     known
 }
 
-/// The artifacts below `paths`: scenarios, and byte files that have no
-/// scenario of the same name next to them (the fuzzer saves both forms).
+/// The artifacts below `paths`: scenarios, and byte files (`*.bin` and
+/// what fuzzers name their crashes, [`files::is_artifact`]) that have no
+/// scenario of the same name next to them (`mmdiff fuzz` saves both forms).
 pub fn artifacts(paths: &[PathBuf]) -> Vec<Found> {
-    let all = files::collect(paths, files::is_test_file);
+    let all = files::collect(paths, files::is_artifact);
     let scenarios: Vec<PathBuf> = all
         .iter()
         .filter_map(|f| match f {
@@ -284,6 +285,29 @@ pub fn command(argv: &[String], out: &mut dyn Write, err: &mut dyn Write) -> i32
 mod tests {
     use super::*;
     use crate::files::TempDir;
+
+    #[test]
+    fn artifacts_include_fuzzer_crash_files_once() {
+        let d = TempDir::new("artifacts");
+        for f in [
+            "a.mms",
+            "a.bin",
+            "b.bin",
+            "crash-0a1b",
+            "fuzz.log",
+            "id:000001,sig:06",
+        ] {
+            std::fs::write(d.path().join(f), "").expect("write");
+        }
+        let names: Vec<String> = artifacts(&[d.path().to_path_buf()])
+            .into_iter()
+            .map(|f| match f {
+                Found::File(p) => files::relative_name(&p, d.path()),
+                Found::Error(p, e) => panic!("{}: {e}", p.display()),
+            })
+            .collect();
+        assert_eq!(names, ["a.mms", "b.bin", "crash-0a1b", "id:000001,sig:06"]);
+    }
 
     #[test]
     fn slugs_are_lowercase_words() {

@@ -6,7 +6,8 @@
 //! the two differ, where either breaks an invariant or panics, or where the
 //! oracle misses the line's expectation fails the file. `--model oracle`
 //! or `--model subject` runs one model alone, checking its invariants and
-//! the expectations.
+//! the expectations. `--engine kernel` compares the oracle with the
+//! running Linux kernel instead ([`crate::kernel_replay`]).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -327,7 +328,8 @@ pub fn replay_all(paths: &[PathBuf], models: Models, quiet: bool, out: &mut dyn 
 }
 
 pub const USAGE: &str = "\
-usage: mmdiff replay <files or dirs...> [--model oracle|subject] [--quiet]
+usage: mmdiff replay <files or dirs...> [--model oracle|subject]
+                     [--engine subject|kernel] [--quiet]
 
 Runs scenario files (*.mms) and fuzz byte files (any other name; in
 directories: *.bin) on the oracle and the subject in lockstep: after every
@@ -338,9 +340,17 @@ diff. Directories are searched recursively.
 
   --model M     run one model alone (oracle or subject), checking its
                 invariants and the expectations
+  --engine E    what the oracle is compared with: subject (default, the
+                lockstep above) or kernel: the running Linux kernel, the
+                system-call subset of each scenario run in forked processes
+                and observed through /proc after every op (prints the
+                machine's facts first, then PASS or DISAGREE per file with
+                the ops skipped by kind and the page observations
+                compared; expectations are not checked)
   -q, --quiet   print only failures and the summary
 
-Exit status: 0 when everything passed, 1 on any failure, 2 on usage errors.";
+Exit status: 0 when everything passed, 1 on any failure or disagreement,
+2 on usage errors or when the kernel engine cannot run on this machine.";
 
 const OPTS: &[Opt] = &[
     Opt {
@@ -349,6 +359,10 @@ const OPTS: &[Opt] = &[
     },
     Opt {
         names: &["--model"],
+        takes_value: true,
+    },
+    Opt {
+        names: &["--engine"],
         takes_value: true,
     },
 ];
@@ -376,7 +390,20 @@ pub fn command(argv: &[String], out: &mut dyn Write, err: &mut dyn Write) -> i32
         Ok(m) => m,
         Err(e) => return crate::usage_error(err, &e, USAGE),
     };
+    let engine = match crate::kernel_replay::parse_engine(parsed.value("--engine")) {
+        Ok(e) => e,
+        Err(e) => return crate::usage_error(err, &e, USAGE),
+    };
     let paths: Vec<PathBuf> = parsed.positional.iter().map(PathBuf::from).collect();
+    if engine == crate::kernel_replay::Engine::Kernel {
+        if models != Models::Lockstep {
+            let e = UsageError(
+                "--model runs the models alone; it does not go with --engine kernel".into(),
+            );
+            return crate::usage_error(err, &e, USAGE);
+        }
+        return crate::kernel_replay::command(&paths, parsed.has("--quiet"), out, err);
+    }
     let totals = replay_all(&paths, models, parsed.has("--quiet"), out);
     if totals.passed + totals.failed == 0 {
         let _ = writeln!(err, "mmdiff replay: warning: no *.mms or *.bin files found");

@@ -68,3 +68,17 @@ fn fuzz_smoke_prints_the_seed_and_a_summary() {
     assert!(out.starts_with("seed: 2748\n"), "{out}");
     assert!(out.contains("fuzz: 10 execs"), "{out}");
 }
+
+#[cfg(not(feature = "planted"))]
+#[test]
+fn zoo_says_how_to_get_the_planted_faults() {
+    let (code, _, err) = mmdiff(&["zoo", "--trials", "1"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("no planted faults") && err.contains("--features planted -- zoo"),
+        "{err}"
+    );
+    let (code, _, err) = mmdiff(&["zoo", "--engines", "afl"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("unknown engine `afl`"), "{err}");
+}

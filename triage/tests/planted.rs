@@ -22,9 +22,12 @@ use mmdiff_triage::input::{self, Input, Source};
 use mmdiff_triage::minimize;
 use mmdiff_triage::planted::wrap_in_noise;
 
-/// Noise ops around each repro, and the seeds of the noise.
+/// Noise ops around each repro, and how many noise seeds each repro is
+/// buried with.
 const NOISE: usize = 200;
-const SEEDS: [u64; 3] = [1, 2, 3];
+const SEEDS: usize = 3;
+/// Noise seeds tried per repro, from 1 on.
+const SEEDS_TRIED: u64 = 400;
 
 struct Zoo {
     fault: Fault,
@@ -64,6 +67,29 @@ fn zoo() -> Vec<Zoo> {
             }
         })
         .collect()
+}
+
+/// The repro buried in noise, with the first [`SEEDS`] noise seeds under
+/// which it still fails with its own signature: noise that trips the
+/// fault first (a pin among the noise ops, for a fault every pin shows)
+/// would measure the noise, not the repro.
+fn buried(z: &Zoo) -> Vec<(u64, Vec<Op>)> {
+    let repro = z.input.scenario.ops();
+    let found: Vec<(u64, Vec<Op>)> = (1..=SEEDS_TRIED)
+        .map(|seed| (seed, wrap_in_noise(&repro, NOISE, seed)))
+        .filter(|(_, ops)| {
+            signature(Some(z.fault), &z.input, ops).as_deref() == Some(z.signature.as_str())
+        })
+        .take(SEEDS)
+        .collect();
+    assert_eq!(
+        found.len(),
+        SEEDS,
+        "{}: the noise of only {} of {SEEDS_TRIED} seeds keeps the signature",
+        z.input.path,
+        found.len()
+    );
+    found
 }
 
 fn signature(fault: Option<Fault>, input: &Input, ops: &[Op]) -> Option<String> {
@@ -111,8 +137,7 @@ fn buried_repros_minimize_back_to_the_known_minimum() {
     let mut at_minimum = 0;
     let mut report = String::new();
     for z in zoo() {
-        for seed in SEEDS {
-            let wrapped = wrap_in_noise(&z.input.scenario.ops(), NOISE, seed);
+        for (seed, wrapped) in buried(&z) {
             assert!(wrapped.len() >= NOISE + z.known_minimum);
             let input = Input {
                 path: format!("{} + {NOISE} noise ops (seed {seed})", z.input.path),
@@ -120,12 +145,6 @@ fn buried_repros_minimize_back_to_the_known_minimum() {
                 scenario: Scenario::from_ops(&wrapped),
                 config: z.input.config.clone(),
             };
-            assert_eq!(
-                signature(Some(z.fault), &input, &wrapped).as_deref(),
-                Some(z.signature.as_str()),
-                "{}: the noise changes the failure",
-                input.path
-            );
             let m = faults::with(Some(z.fault), || {
                 minimize::minimize(&input, &mut |_, _, _| {})
             })

@@ -7,6 +7,7 @@ use mmdiff_core::bytes;
 use mmdiff_core::op::OpKind;
 
 use crate::args::{self, Opt, UsageError};
+use crate::kernel_replay::Engine;
 
 /// Campaign settings.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -40,6 +41,9 @@ pub struct Options {
     /// Stop at the first divergence (after saving and promoting it), as
     /// libFuzzer does: for measuring time to detection.
     pub stop_on_divergence: bool,
+    /// What the oracle is compared with: the subject, or the running
+    /// kernel ([`crate::kernel_fuzz`]).
+    pub engine: Engine,
 }
 
 /// How a campaign makes its inputs.
@@ -73,6 +77,7 @@ impl Default for Options {
             allowed: OpKind::ALL.to_vec(),
             jobs: 1,
             stop_on_divergence: false,
+            engine: Engine::Subject,
         }
     }
 }
@@ -81,7 +86,7 @@ pub const USAGE: &str = "\
 usage: mmdiff fuzz [--time SECS] [--seed N] [--jobs N] [--runs N] [--max-ops N]
                    [--allow KIND,...] [--deny KIND,...] [--gen swarm|bytes]
                    [--corpus DIR] [--no-promote] [--out DIR] [--stop-on-divergence]
-                   [--json] [--quiet]
+                   [--engine subject|kernel] [--json] [--quiet]
 
 Runs op sequences on the oracle and the subject in lockstep (digests
 compared after every op, full states and invariants at the end, an exact
@@ -109,10 +114,21 @@ the corpus already records that signature.
   --out DIR      where raw divergences go (default artifacts/fuzz)
   --stop-on-divergence
                  stop at the first divergence (time-to-detection trials)
+  --engine E     what the oracle is compared with: subject (default) or
+                 kernel: the running Linux kernel. A kernel campaign draws
+                 swarm sequences of the kernel-expressible op kinds only
+                 (--allow/--deny narrow them further), runs each on the
+                 oracle and on the kernel side by side, and saves each new
+                 disagreement raw and minimized (with the kernel's view in
+                 comments) under <out>/kernel/; it mutates no corpus and
+                 promotes nothing. --json reports execs, ops, ops skipped
+                 and draws rejected by kind, page observations and the
+                 disagreements
   --json         final summary as JSON on stdout
   --quiet        no progress display
 
-Exit status: 0 when nothing diverged, 1 on any divergence, 2 on usage errors.";
+Exit status: 0 when nothing diverged, 1 on any divergence (or kernel
+engine error), 2 on usage errors or when the kernel engine cannot run here.";
 
 const OPTS: &[Opt] = &[
     Opt {
@@ -166,6 +182,10 @@ const OPTS: &[Opt] = &[
     Opt {
         names: &["--json"],
         takes_value: false,
+    },
+    Opt {
+        names: &["--engine"],
+        takes_value: true,
     },
     Opt {
         names: &["--quiet", "-q"],
@@ -248,6 +268,20 @@ pub fn parse_options(argv: &[String], corpus_exists: bool) -> Result<Options, Us
     if o.allowed.is_empty() {
         return Err(UsageError("--allow/--deny leave no op kind".into()));
     }
+    o.engine = crate::kernel_replay::parse_engine(p.value("--engine"))?;
+    if o.engine == Engine::Kernel {
+        if o.mode == Mode::Bytes {
+            return Err(UsageError(
+                "--gen bytes does not go with --engine kernel (it generates swarm sequences)"
+                    .into(),
+            ));
+        }
+        if crate::kernel_fuzz::kernel_kinds(&o.allowed).is_empty() {
+            return Err(UsageError(
+                "--allow/--deny leave no op kind the kernel engine can run".into(),
+            ));
+        }
+    }
     Ok(o)
 }
 
@@ -283,6 +317,20 @@ mod tests {
             "--allow nope",
         ] {
             assert!(parse_options(&words(bad), true).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_kernel_engine_is_an_option() {
+        assert_eq!(parse_options(&[], false).unwrap().engine, Engine::Subject);
+        let o = parse_options(&words("--engine kernel --runs 3 --json"), false).unwrap();
+        assert_eq!((o.engine, o.runs, o.json), (Engine::Kernel, Some(3), true));
+        for bad in [
+            "--engine qemu",
+            "--engine kernel --gen bytes",
+            "--engine kernel --allow reclaim,hmm-fault",
+        ] {
+            assert!(parse_options(&words(bad), false).is_err(), "{bad}");
         }
     }
 

@@ -1,0 +1,203 @@
+//! A scenario process: one process of the scenario (`p0..p3`), doing
+//! exactly what the controller tells it, one system call or access at a
+//! time, in its own address space.
+//!
+//! It starts by closing every descriptor but its socket (so it holds no
+//! other process's socket and sees end-of-file when the controller goes
+//! away), installs the fault-recovering signal handlers, sends its pid and
+//! pidfd, and then serves commands until it is told to exit or its socket
+//! closes. A `fork` command forks this very process; the new child serves
+//! the socket that came with the command.
+
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+
+use crate::layout::{AREA_BASE, AREA_LEN, PAGE_SIZE};
+use crate::sys;
+use crate::wire::{self, Command, Reply};
+
+/// Exit codes of a scenario process that could not serve (the controller
+/// reports the process as gone either way).
+const EXIT_SETUP: i32 = 71;
+const EXIT_PROTOCOL: i32 = 72;
+
+/// The first scenario process: checks that the window area is free, pins
+/// itself (and so every process it forks) to the CPU it runs on, then
+/// serves `sock`.
+///
+/// One CPU makes the per-CPU LRU batches deterministic: `MADV_FREE` puts
+/// folios in this CPU's lazyfree batch, and `MADV_PAGEOUT` drains only the
+/// batches of the CPU it runs on (`lru_add_drain`), so a process that moved
+/// between the two would see its lazyfree folios stay unreclaimed.
+pub fn serve_first(sock: OwnedFd) -> i32 {
+    sys::close_fds_except(sock.as_raw_fd());
+    pin_to_this_cpu();
+    // The area must hold nothing of the program forked from; a probe
+    // mapping with MAP_FIXED_NOREPLACE fails with EEXIST otherwise.
+    let flags =
+        libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE | libc::MAP_FIXED_NOREPLACE;
+    if sys::map(AREA_BASE, AREA_LEN, libc::PROT_NONE, flags, None, 0).is_err()
+        || sys::unmap(AREA_BASE, AREA_LEN).is_err()
+    {
+        return EXIT_SETUP;
+    }
+    serve(sock)
+}
+
+/// `sched_setaffinity` to the current CPU; a failure leaves the process
+/// free to move (the comparison then depends on scheduling, as it would).
+fn pin_to_this_cpu() {
+    use nix::sched::{sched_getcpu, sched_setaffinity, CpuSet};
+    let Ok(cpu) = sched_getcpu() else { return };
+    let mut set = CpuSet::new();
+    if set.set(cpu).is_ok() {
+        let _ = sched_setaffinity(nix::unistd::Pid::from_raw(0), &set);
+    }
+}
+
+/// Serves commands on `sock` until `exit` or end-of-file.
+fn serve(sock: OwnedFd) -> i32 {
+    sys::close_fds_except(sock.as_raw_fd());
+    if sys::setup_scenario_signals().is_err() {
+        return EXIT_SETUP;
+    }
+    let Ok(pidfd) = sys::pidfd_of_self() else {
+        return EXIT_SETUP;
+    };
+    let hello = Reply::Hello {
+        pid: std::process::id() as i32,
+    };
+    if wire::send(&sock, &hello.encode(), &[pidfd.as_raw_fd()]).is_err() {
+        return EXIT_SETUP;
+    }
+    drop(pidfd);
+    loop {
+        let Ok((bytes, mut fds)) = wire::recv(&sock, None) else {
+            return 0;
+        };
+        let Ok(command) = Command::decode(&bytes) else {
+            return EXIT_PROTOCOL;
+        };
+        let (reply, pipe) = match command {
+            Command::Exit => return 0,
+            Command::Fork => {
+                let Some(child_sock) = fds.pop() else {
+                    return EXIT_PROTOCOL;
+                };
+                // In this process the closure (and with it the child's
+                // socket) is dropped when spawn returns.
+                let r = sys::spawn(move || serve(child_sock));
+                (status(r.map(drop)), None)
+            }
+            Command::Map {
+                addr,
+                len,
+                prot,
+                flags,
+                offset,
+            } => {
+                let file = fds.first().map(|f| f.as_fd());
+                (status(sys::map(addr, len, prot, flags, file, offset)), None)
+            }
+            Command::Unmap { addr, len } => (status(sys::unmap(addr, len)), None),
+            Command::Protect { addr, len, prot } => (status(sys::protect(addr, len, prot)), None),
+            Command::Advise { addr, len, advice } => (status(sys::advise(addr, len, advice)), None),
+            Command::Remap { old, len, new } => (status(sys::remap(old, len, new)), None),
+            Command::Load { addr, pages } => (load(addr, pages), None),
+            Command::Store { addr, values } => (store(addr, &values), None),
+            Command::Splice { addr, pages } => splice(addr, pages),
+            Command::Peek { addr } => (peek(addr), None),
+        };
+        let attached: Vec<i32> = pipe.iter().map(|p| p.as_raw_fd()).collect();
+        if wire::send(&sock, &reply.encode(), &attached).is_err() {
+            return 0;
+        }
+    }
+}
+
+fn status(r: Result<(), sys::Errno>) -> Reply {
+    Reply::Status {
+        errno: r.err().unwrap_or(0),
+    }
+}
+
+/// CPU loads page by page; the first fault ends the access.
+fn load(addr: u64, pages: u32) -> Reply {
+    let mut values = Vec::with_capacity(pages as usize);
+    for i in 0..pages {
+        match sys::cpu_load(addr + i as u64 * PAGE_SIZE) {
+            Ok(v) => values.push(v),
+            Err(sig) => {
+                return Reply::Access {
+                    values,
+                    stop: Some((i, sig)),
+                }
+            }
+        }
+    }
+    Reply::Access { values, stop: None }
+}
+
+/// CPU stores page by page; the first fault ends the access.
+fn store(addr: u64, values: &[u64]) -> Reply {
+    for (i, v) in values.iter().enumerate() {
+        if let Err(sig) = sys::cpu_store(addr + i as u64 * PAGE_SIZE, *v) {
+            return Reply::Access {
+                values: Vec::new(),
+                stop: Some((i as u32, sig)),
+            };
+        }
+    }
+    Reply::Access {
+        values: Vec::new(),
+        stop: None,
+    }
+}
+
+/// The `u64` at `addr` read through `/proc/self/mem`, which reads with
+/// `FOLL_FORCE` (a `PROT_NONE` page too). Read here rather than by the
+/// controller so that what the read leaves in per-CPU LRU batches (it
+/// marks the page accessed) is on this process's CPU, where its own next
+/// `lru_add_drain` empties them.
+fn peek(addr: u64) -> Reply {
+    use std::os::unix::fs::FileExt;
+    let read = (|| {
+        if !crate::layout::within_area(addr, 8) {
+            return Err(std::io::Error::from_raw_os_error(libc::EFAULT));
+        }
+        let mem = std::fs::File::open("/proc/self/mem")?;
+        let mut b = [0u8; 8];
+        mem.read_exact_at(&mut b, addr)?;
+        Ok(u64::from_le_bytes(b))
+    })();
+    match read {
+        Ok(v) => Reply::Access {
+            values: vec![v],
+            stop: None,
+        },
+        Err(_) => Reply::Access {
+            values: Vec::new(),
+            stop: Some((0, libc::SIGSEGV)),
+        },
+    }
+}
+
+/// `vmsplice` of the pages into a fresh pipe large enough for all of
+/// them; the pipe's read end goes to the controller, which keeps the page
+/// references alive as long as the handle lives.
+fn splice(addr: u64, pages: u32) -> (Reply, Option<OwnedFd>) {
+    let failed = |errno| (Reply::Spliced { bytes: 0, errno }, None);
+    let Ok((read_end, write_end)) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC) else {
+        return failed(libc::EMFILE);
+    };
+    let capacity = (pages.max(1) as u64 * PAGE_SIZE).next_power_of_two();
+    let Ok(capacity) = i32::try_from(capacity) else {
+        return failed(libc::E2BIG);
+    };
+    if let Err(e) = nix::fcntl::fcntl(&write_end, nix::fcntl::FcntlArg::F_SETPIPE_SZ(capacity)) {
+        return failed(e as i32);
+    }
+    match sys::splice_pages(write_end.as_fd(), addr, pages as u64 * PAGE_SIZE) {
+        Ok(bytes) => (Reply::Spliced { bytes, errno: 0 }, Some(read_end)),
+        Err(errno) => failed(errno),
+    }
+}

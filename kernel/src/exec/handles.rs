@@ -1,0 +1,171 @@
+//! `gup get fast` handles: `vmsplice` in the scenario process fills
+//! pipes with references to the pages (read-only `get_user_pages_fast`),
+//! and the controller keeps the pipes; `dma-read` reads through the
+//! references without consuming them, `release` closes the pipes.
+
+use std::os::fd::OwnedFd;
+
+use mmdiff_core::op::{HandleId, ProcId};
+use mmdiff_core::outcome::{Errno, Outcome, Payload};
+
+use super::{ExecError, Executor, Handle};
+use crate::layout::PAGE_SIZE;
+use crate::wire::{Command, Reply};
+
+impl Executor {
+    /// `gup get fast` as `vmsplice` in process `p`: one pipe per chunk of
+    /// at most [`crate::Environment::pipe_max_pages`] pages (a larger pipe
+    /// needs `CAP_SYS_RESOURCE`), chunk after chunk until one takes fewer
+    /// pages than asked, as one `vmsplice` stops at the first page it
+    /// cannot get.
+    pub(super) fn splice(
+        &mut self,
+        p: ProcId,
+        h: HandleId,
+        start: u64,
+        end: u64,
+        base: u64,
+    ) -> Result<Result<Outcome, i32>, ExecError> {
+        let chunk = chunk_pages(self.env.pipe_max_pages);
+        let mut pipes = Vec::new();
+        let mut taken: u64 = 0;
+        let mut at = start;
+        while at < end {
+            let pages = (end - at).min(chunk);
+            let cmd = Command::Splice {
+                addr: self.layout.addr_of_page(at),
+                pages: u32::try_from(pages).unwrap_or(u32::MAX),
+            };
+            let (got, errno) = match self.call(p, &cmd, &[])? {
+                (Reply::Spliced { errno: 0, bytes }, mut fds) => {
+                    let got = bytes / PAGE_SIZE;
+                    if let (Some(pipe), true) = (fds.pop(), got > 0) {
+                        pipes.push((pipe, got as u32));
+                    }
+                    (got, 0)
+                }
+                (Reply::Spliced { errno, .. }, _) => (0, errno),
+                (other, _) => return Err(self.proc_error(p, format!("unexpected reply {other:?}"))),
+            };
+            taken += got;
+            if got < pages {
+                // Nothing at all taken: the call's error, as vmsplice
+                // reports it; else the pages taken so far.
+                if taken == 0 && errno != 0 {
+                    return Ok(Err(errno));
+                }
+                break;
+            }
+            at += pages;
+        }
+        if taken > 0 {
+            self.handles[h.index()] = Some(Handle {
+                pipes,
+                pages: taken as u32,
+                base,
+            });
+        }
+        Ok(Ok(Outcome::count(taken)))
+    }
+
+    /// What a device would read through the handle's references: the
+    /// pipes' buffers are duplicated with `tee` (the handle keeps its
+    /// references) and the copies are read out.
+    pub(super) fn dma_read(
+        &mut self,
+        h: HandleId,
+        start: u32,
+        end: u32,
+    ) -> Result<Result<Outcome, i32>, ExecError> {
+        let Some(handle) = &self.handles[h.index()] else {
+            return Ok(Ok(Outcome::Err(Errno::ENOENT)));
+        };
+        if start >= end || end > handle.pages {
+            return Ok(Ok(Outcome::Err(Errno::EINVAL)));
+        }
+        let mut all = Vec::with_capacity(handle.pages as usize);
+        for (pipe, pages) in &handle.pipes {
+            if all.len() >= end as usize {
+                break;
+            }
+            all.extend(read_through_pipe(pipe, *pages).map_err(ExecError::Observe)?);
+        }
+        let Some(values) = all.get(start as usize..end as usize) else {
+            return Err(ExecError::Observe(format!(
+                "handle {h} holds {} pages, {} expected",
+                all.len(),
+                handle.pages
+            )));
+        };
+        Ok(Ok(Outcome::Ok(Payload::Data {
+            base: handle.base + start as u64,
+            values: values.to_vec(),
+        })))
+    }
+}
+
+/// Pages per pipe: the largest power of two within `max_pages` (pipe
+/// sizes are powers of two), at least one.
+pub(super) fn chunk_pages(max_pages: u64) -> u64 {
+    if max_pages <= 1 {
+        1
+    } else {
+        1 << (63 - max_pages.leading_zeros())
+    }
+}
+
+/// The first `u64` of each of the `pages` page buffers in `pipe`, without
+/// consuming them.
+pub(super) fn read_through_pipe(pipe: &OwnedFd, pages: u32) -> Result<Vec<u64>, String> {
+    use nix::fcntl::{tee, FcntlArg, OFlag, SpliceFFlags};
+    let bytes = pages as usize * PAGE_SIZE as usize;
+    let (copy_r, copy_w) = nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(|e| e.to_string())?;
+    let capacity = i32::try_from(bytes.next_power_of_two()).map_err(|e| e.to_string())?;
+    nix::fcntl::fcntl(&copy_w, FcntlArg::F_SETPIPE_SZ(capacity)).map_err(|e| e.to_string())?;
+    // tee duplicates the buffers from the start of the pipe without
+    // consuming them; the copy has room for all of them.
+    let copied = tee(pipe, &copy_w, bytes, SpliceFFlags::SPLICE_F_NONBLOCK)
+        .map_err(|e| format!("tee: {e}"))?;
+    if copied != bytes {
+        return Err(format!("tee copied {copied} of {bytes} bytes"));
+    }
+    drop(copy_w);
+    let mut data = Vec::with_capacity(copied);
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        match nix::unistd::read(&copy_r, &mut buf) {
+            Ok(0) => break,
+            Ok(n) => data.extend_from_slice(&buf[..n]),
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) => return Err(format!("read: {e}")),
+        }
+    }
+    if data.len() != bytes {
+        return Err(format!(
+            "read {} of {bytes} bytes through the handle",
+            data.len()
+        ));
+    }
+    Ok(data
+        .chunks(PAGE_SIZE as usize)
+        .map(|page| {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(&page[..8]);
+            u64::from_le_bytes(w)
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::chunk_pages;
+
+    #[test]
+    fn chunks_are_powers_of_two_within_the_pipe_limit() {
+        assert_eq!(chunk_pages(256), 256);
+        assert_eq!(chunk_pages(300), 256);
+        assert_eq!(chunk_pages(1), 1);
+        assert_eq!(chunk_pages(0), 1);
+        assert_eq!(chunk_pages(u64::MAX), 1 << 63);
+    }
+}

@@ -1,0 +1,239 @@
+//! The oracle's canonical state seen through user space's eyes: exactly
+//! the facts [`crate::observe`] reads from the kernel ([`View`]).
+//!
+//! - VMAs: range, protection, backing (file and page offset, shmem object
+//!   and offset), THP hint, dontfork, soft-dirty.
+//! - Pages with an entry: present (PMD or PTE; the frame: zero page, huge
+//!   zero page or a folio page with the folio's order, anon flag, the
+//!   page's mapcount and pagemap's exclusive bit) or swapped; soft-dirty
+//!   as pagemap reports it (the entry's bit or the VMA's `VM_SOFTDIRTY`);
+//!   uffd-wp; the value of folio pages.
+//!
+//! The page's mapcount is what `/proc/kpagecount` reports with
+//! `CONFIG_PAGE_MAPCOUNT` (`folio_precise_page_mapcount`): the number of
+//! page-table entries mapping that page, counting a PMD mapping of the
+//! folio once for each of its pages. The models keep only the folio's
+//! total, so it is counted here from every process's entries; pagemap's
+//! bit 56 is "that count is 1" (`__folio_page_mapped_exclusively`).
+
+use std::collections::BTreeMap;
+
+use mmdiff_core::state::{Entry, Level, ObjId, State, Target, VmaKind, VmaState};
+
+use crate::view::{Backing, Frame, PageState, PageView, ProcView, View, VmaView};
+
+/// The canonical view of a model's canonical state. `soft_dirty`: whether
+/// the kernel tracks soft-dirty (otherwise those bits are not compared).
+pub fn project(state: &State, soft_dirty: bool) -> View {
+    let mapcounts = page_mapcounts(state);
+    let procs = state
+        .procs
+        .iter()
+        .map(|p| {
+            let vmas: Vec<VmaView> = p.vmas.iter().map(|v| vma_view(v, soft_dirty)).collect();
+            let mut pages = Vec::new();
+            for run in &p.entries {
+                for i in 0..run.len {
+                    let page = run.start + i as u64;
+                    let entry = run.entry.advanced(i);
+                    let vma = p.vmas.iter().find(|v| v.start <= page && page < v.end);
+                    pages.push(page_view(state, page, &entry, vma, &mapcounts, soft_dirty));
+                }
+            }
+            ProcView {
+                id: p.id,
+                vmas,
+                pages,
+            }
+        })
+        .collect();
+    View { procs }.canonical()
+}
+
+fn vma_view(v: &VmaState, soft_dirty: bool) -> VmaView {
+    let backing = match (v.kind, v.backing) {
+        (VmaKind::AnonPrivate, _) => Backing::AnonPrivate,
+        (VmaKind::AnonShared, Some((ObjId::Shm(object), page))) => {
+            Backing::AnonShared { object, page }
+        }
+        (VmaKind::FilePrivate, Some((ObjId::File(file), page))) => {
+            Backing::FilePrivate { file, page }
+        }
+        (VmaKind::FileShared, Some((ObjId::File(file), page))) => {
+            Backing::FileShared { file, page }
+        }
+        (kind, backing) => Backing::Other(format!("{kind:?} {backing:?}")),
+    };
+    VmaView {
+        start: v.start,
+        end: v.end,
+        prot: v.prot,
+        backing,
+        hint: v.hint,
+        dontfork: v.dontfork,
+        soft_dirty: soft_dirty.then_some(v.soft_dirty),
+    }
+}
+
+/// Per folio page, the entries (of every process) that map it.
+fn page_mapcounts(state: &State) -> BTreeMap<(u64, u32), u64> {
+    let mut counts = BTreeMap::new();
+    for p in &state.procs {
+        for run in &p.entries {
+            for i in 0..run.len {
+                if let Entry::Present {
+                    target: Target::Folio { folio, page },
+                    ..
+                } = run.entry.advanced(i)
+                {
+                    *counts.entry((folio.0, page)).or_insert(0) += 1;
+                }
+            }
+        }
+    }
+    counts
+}
+
+fn page_view(
+    state: &State,
+    page: u64,
+    entry: &Entry,
+    vma: Option<&VmaState>,
+    mapcounts: &BTreeMap<(u64, u32), u64>,
+    soft_dirty: bool,
+) -> PageView {
+    let vma_soft_dirty = vma.is_some_and(|v| v.soft_dirty);
+    let sd = |bit: bool| soft_dirty.then_some(bit || vma_soft_dirty);
+    match *entry {
+        Entry::Present {
+            level,
+            target,
+            bits,
+        } => {
+            let (frame, value) = match target {
+                Target::Zero => (Some(Frame::Zero), None),
+                Target::HugeZero { page } => (Some(Frame::HugeZero { page }), None),
+                Target::Folio { folio, page: sub } => match state.folios.get(&folio) {
+                    Some(f) => {
+                        let mapcount = mapcounts.get(&(folio.0, sub)).copied().unwrap_or(0);
+                        let frame = Frame::Folio {
+                            folio: folio.0,
+                            page: sub,
+                            order: f.order,
+                            anon: f.anon,
+                            mapcount,
+                            exclusive: mapcount == 1,
+                        };
+                        (Some(frame), f.contents.get(sub as usize).copied())
+                    }
+                    None => (None, None),
+                },
+                Target::Io { .. } => (None, None),
+            };
+            let state = match frame {
+                Some(frame) => PageState::Present {
+                    pmd: level == Level::Pmd,
+                    frame,
+                },
+                None => PageState::Other(format!("{target:?}")),
+            };
+            PageView {
+                page,
+                state,
+                soft_dirty: sd(bits.soft_dirty),
+                uffd_wp: bits.uffd_wp,
+                value,
+            }
+        }
+        Entry::Swap {
+            soft_dirty: bit,
+            uffd_wp,
+            ..
+        } => PageView {
+            page,
+            state: PageState::Swapped,
+            soft_dirty: sd(bit),
+            uffd_wp,
+            value: None,
+        },
+        other => PageView {
+            page,
+            state: PageState::Other(kind_name(&other).into()),
+            soft_dirty: None,
+            uffd_wp: false,
+            value: None,
+        },
+    }
+}
+
+fn kind_name(e: &Entry) -> &'static str {
+    match e {
+        Entry::Present { .. } => "present",
+        Entry::Swap { .. } => "swap",
+        Entry::Migration { .. } => "migration",
+        Entry::DevicePrivate { .. } => "device-private",
+        Entry::DeviceExclusive { .. } => "device-exclusive",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mmdiff_core::canon::canonicalize;
+    use mmdiff_core::op::ProcId;
+    use mmdiff_core::text::parse;
+    use mmdiff_core::Model;
+    use mmdiff_oracle::Oracle;
+
+    fn oracle_view(text: &str) -> View {
+        let s = parse(text).expect("scenario parses");
+        let config = mmdiff_core::Config::default();
+        let mut o = Oracle::new(&config);
+        for op in s.ops() {
+            o.apply(&op);
+        }
+        let (state, _) = canonicalize(&o.raw_state());
+        project(&state, false)
+    }
+
+    #[test]
+    fn fork_sharing_shows_as_one_folio_mapped_twice() {
+        let v = oracle_view("mmap p0 m0 anon rw pages=1\nwrite p0 m0[0] = 1\nfork p0 -> p1\n");
+        assert_eq!(v.procs.len(), 2);
+        for p in &v.procs {
+            assert_eq!(p.pages.len(), 1);
+            let pg = &p.pages[0];
+            assert_eq!(pg.value, Some(1));
+            match &pg.state {
+                PageState::Present {
+                    pmd: false,
+                    frame:
+                        Frame::Folio {
+                            folio: 0,
+                            mapcount: 2,
+                            exclusive: false,
+                            anon: true,
+                            ..
+                        },
+                } => {}
+                other => panic!("{:?}: {other:?}", p.id),
+            }
+        }
+        assert_eq!(v.procs[1].id, ProcId(1));
+    }
+
+    #[test]
+    fn a_thp_projects_to_pmd_pages_of_one_order_9_folio() {
+        let v = oracle_view(
+            "mmap p0 m0 anon rw pages=512\nmadvise p0 m0[0..512] hugepage\nwrite p0 m0[0..512] = index\n",
+        );
+        let pages = &v.procs[0].pages;
+        assert_eq!(pages.len(), 512);
+        assert!(pages.iter().enumerate().all(|(i, pg)| matches!(
+            pg.state,
+            PageState::Present { pmd: true, frame: Frame::Folio { folio: 0, page, order: 9, mapcount: 1, .. } }
+                if page as usize == i
+        ) && pg.value == Some(i as u64)));
+        assert_eq!(v.procs[0].vmas[0].hint, mmdiff_core::state::HugeHint::Huge);
+    }
+}

@@ -1,0 +1,126 @@
+//! `compare` end to end: agreement, the report's counts, the two
+//! policies for ops the kernel cannot run, and a divergence report.
+
+use mmdiff_core::op::OpKind;
+use mmdiff_core::{text, Config};
+use mmdiff_kernel::{compare, DivergenceKind, Environment, Explained, Options, Unexpressible};
+
+fn env() -> Option<Environment> {
+    let env = mmdiff_kernel::probe();
+    if env.unsupported.is_some() {
+        let r = compare(&env, &Config::default(), &[], &Options::default());
+        assert!(r.is_err(), "an unsupported machine must refuse");
+        return None;
+    }
+    Some(env)
+}
+
+fn ops(t: &str) -> Vec<mmdiff_core::Op> {
+    text::parse(t).expect("test scenario parses").ops()
+}
+
+const COW: &str = "mmap p0 m0 anon rw pages=2\nwrite p0 m0[0..2] = index\nfork p0 -> p1\n\
+                   gup p0 m0[0] pin write longterm -> h0\nwrite p1 m0[1] = 9\nread p0 m0[0..2]\nexit p1\n";
+
+#[test]
+fn the_oracle_and_the_kernel_agree_on_fork_and_cow_and_skips_are_counted() {
+    let Some(env) = env() else { return };
+    let r = compare(&env, &Config::default(), &ops(COW), &Options::default()).expect("runs");
+    assert!(r.agrees(), "{}", r.render());
+    assert!(!r.complete());
+    assert_eq!(r.ops_total, 7);
+    assert_eq!(r.ops_run, 6);
+    assert_eq!(r.skipped.get(&OpKind::Gup).map(|s| s.0), Some(1));
+    // Every comparison looked at every mapped page: 2 pages after the
+    // write, 4 while p1 lives (after fork, write, read), 2 after exit.
+    assert_eq!(r.observations, 2 + 4 + 4 + 4 + 2);
+    assert_eq!(r.config.swap_slots, env.swap_pages);
+}
+
+#[test]
+fn stop_compares_only_the_prefix_before_the_first_unexpressible_op() {
+    let Some(env) = env() else { return };
+    let options = Options {
+        unexpressible: Unexpressible::Stop,
+        ..Options::default()
+    };
+    let r = compare(&env, &Config::default(), &ops(COW), &options).expect("runs");
+    assert!(r.agrees(), "{}", r.render());
+    assert_eq!((r.ops_run, r.stopped_before), (3, Some(3)));
+}
+
+#[test]
+fn a_disagreement_names_the_op_and_shows_both_views() {
+    let Some(env) = env() else { return };
+    // An oracle told the machine has one page of memory runs out at the
+    // second write fault; the real machine does not.
+    let tiny = Environment {
+        mem_pages: 1,
+        ..env.clone()
+    };
+    let t = "mmap p0 m0 anon rw pages=2\nwrite p0 m0[0..2] = 1\nread p0 m0[0..2]\n";
+    let r = compare(&tiny, &Config::default(), &ops(t), &Options::default()).expect("runs");
+    let d = r
+        .divergence
+        .as_ref()
+        .expect("the oracle runs out of memory");
+    assert_eq!(d.index, Some(1));
+    assert_eq!(d.kind, DivergenceKind::Outcome);
+    assert_eq!(d.signature(), "write/kernel-outcome");
+    assert_eq!(r.ops_run, 2, "the comparison stops at the divergent op");
+    assert!(
+        d.diff.contains("--- oracle") && d.diff.contains("+++ kernel"),
+        "{}",
+        d.diff
+    );
+    let text = r.render();
+    assert!(
+        text.contains("op #1 `write p0 m0[0..2] = 1`: outcomes differ"),
+        "{text}"
+    );
+    assert!(
+        text.contains("oracle: OOM@1") && text.contains("kernel: ok"),
+        "{text}"
+    );
+    assert_ne!(d.oracle_view, d.kernel_view);
+}
+
+#[test]
+fn a_multi_vma_mremap_agrees_with_the_kernel() {
+    let Some(env) = env() else { return };
+    let t =
+        "mmap p0 m0 anon rw pages=4\nmmap p0 m0 anon r pages=2 at=6\nwrite p0 m0[0..4] = index\n\
+             mremap p0 m0[1..10] -> m1[0]\nread p0 m1[0..3]\n";
+    let r = compare(&env, &Config::default(), &ops(t), &Options::default()).expect("runs");
+    assert!(r.agrees(), "{}", r.render());
+    assert!(r.complete());
+}
+
+#[test]
+fn known_kernel_differences_are_counted_not_reported() {
+    let Some(env) = env() else { return };
+    // After fork, p1's write splits its PMD; p0's PMD still maps page 3
+    // alone while page 0 is shared: pagemap shows page 0's bit for both.
+    let thp = "mmap p0 m0 anon rw pages=512\nmadvise p0 m0[0..512] hugepage\n\
+               write p0 m0[0..512] = index\nfork p0 -> p1\nwrite p1 m0[3] = 99\n";
+    let r = compare(&env, &Config::default(), &ops(thp), &Options::default()).expect("runs");
+    assert!(r.agrees(), "{}", r.render());
+    let pmd = r.explained.get(&Explained::PmdExclusiveFirstPage).copied();
+    if mmdiff_kernel::explained::pmd_exclusive_from_first_page(&env.kernel_release) {
+        assert_eq!(pmd, Some(1), "{}", r.render());
+        assert!(r.render().contains("explained pmd-exclusive×1"));
+    } else {
+        assert_eq!(pmd, None);
+    }
+    // A read of a private file mapping whose neighbour page is cached.
+    let file =
+        "file f0 tmpfs pages=2\nmmap p0 m0 file-shared f0 rw pages=2\nwrite p0 m0[0..2] = 4\n\
+                mmap p0 m1 file-private f0 rw pages=2\nread p0 m1[0]\nread p0 m1[1]\n";
+    let r = compare(&env, &Config::default(), &ops(file), &Options::default()).expect("runs");
+    assert!(r.agrees(), "{}", r.render());
+    if env.fault_around() {
+        // m1[1] is mapped by fault-around after the first read only; the
+        // second read maps it in the oracle too.
+        assert_eq!(r.explained.get(&Explained::FaultAround), Some(&1));
+    }
+}
