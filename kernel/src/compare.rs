@@ -108,6 +108,10 @@ pub struct Report {
     /// With [`Unexpressible::Stop`]: the index of the op the comparison
     /// stopped before.
     pub stopped_before: Option<usize>,
+    /// The op after which the comparison ended because of a known
+    /// difference whose consequences the views cannot follow
+    /// ([`Explained::ends_comparison`]).
+    pub ended: Option<(usize, Explained)>,
     /// Page observations compared (mapped pages of every process, summed
     /// over every comparison).
     pub observations: u64,
@@ -125,7 +129,7 @@ impl Report {
 
     /// Whether every op of the input was run.
     pub fn complete(&self) -> bool {
-        self.skipped.is_empty() && self.stopped_before.is_none()
+        self.skipped.is_empty() && self.stopped_before.is_none() && self.ended.is_none()
     }
 
     /// `gup×2 reclaim×1`: the skipped op kinds.
@@ -160,6 +164,9 @@ impl Report {
         }
         for (e, n) in &self.explained {
             let _ = writeln!(s, "explained {}×{n}: {}", e.name(), e.reason());
+        }
+        if let Some((i, e)) = self.ended {
+            let _ = writeln!(s, "ended after op #{i}: {}", e.name());
         }
         if let Some(i) = self.stopped_before {
             let _ = writeln!(s, "stopped before op #{i} (not expressible)");
@@ -247,6 +254,7 @@ pub fn compare(
         ops_run: 0,
         skipped: BTreeMap::new(),
         stopped_before: None,
+        ended: None,
         observations: 0,
         explained: explained::Counts::new(),
         divergence: None,
@@ -263,7 +271,7 @@ pub fn compare(
         pmd_first_page: explained::pmd_exclusive_from_first_page(&env.kernel_release),
         fault_around: env.fault_around(),
     };
-    if !views.agree(None, false, &mut oracle, &mut kernel, &mut report)? {
+    if !views.agree(None, 0, &mut oracle, &mut kernel, &mut report)? {
         return Ok(report);
     }
     for (index, op) in ops.iter().enumerate() {
@@ -282,7 +290,29 @@ pub fn compare(
         let kernel_outcome = kernel.apply(op)?;
         report.ops_run += 1;
         let step = Some((index, op, oracle_outcome, kernel_outcome));
-        if !views.agree(step, false, &mut oracle, &mut kernel, &mut report)? {
+        let before = report.explained.clone();
+        if !views.agree(step, 0, &mut oracle, &mut kernel, &mut report)? {
+            return Ok(report);
+        }
+        let emptied = match op {
+            Op::Madvise {
+                p,
+                range,
+                advice: Advice::PageOut,
+            } => oracle_config.abs_range(range).is_some_and(|(s, e)| {
+                explained::blocks_emptied(oracle.previous_state(), oracle.state(), *p, s, e)
+            }),
+            _ => false,
+        };
+        if emptied {
+            note(&mut report, Explained::EmptyPageTable, 1);
+        }
+        let ends = report
+            .explained
+            .iter()
+            .find(|(e, n)| e.ends_comparison() && before.get(e) != Some(n));
+        if let Some((&e, _)) = ends {
+            report.ended = Some((index, e));
             return Ok(report);
         }
     }
@@ -293,6 +323,9 @@ pub fn compare(
 /// thread mid-change is repeated before it is compared as it is.
 const SETTLE_TRIES: u32 = 20;
 const SETTLE_WAIT: std::time::Duration = std::time::Duration::from_millis(10);
+
+/// How many times khugepaged's collapses are followed within one step.
+const KHUGEPAGED_ROUNDS: u32 = 4;
 
 /// An op that ran on both sides: its index, the op, the two outcomes.
 type Step<'a> = Option<(usize, &'a Op, Outcome, KernelOutcome)>;
@@ -350,11 +383,12 @@ impl Views<'_> {
 
     /// Compares after `step`; records the divergence and returns false
     /// when the two differ. Blocks khugepaged collapsed are collapsed on
-    /// the oracle too (once per step) before the views are judged.
+    /// the oracle too before the views are judged again (khugepaged may go
+    /// on meanwhile: a few rounds).
     fn agree(
         &self,
         step: Step,
-        collapsed_already: bool,
+        rounds: u32,
         oracle: &mut Runner<Oracle>,
         kernel: &mut Executor,
         report: &mut Report,
@@ -367,7 +401,7 @@ impl Views<'_> {
             return Ok(true);
         }
         let collapsed = explained::khugepaged_collapses(&oracle_view, &kernel_view);
-        if !outcome_differs && !collapsed_already && !collapsed.is_empty() {
+        if !outcome_differs && rounds < KHUGEPAGED_ROUNDS && !collapsed.is_empty() {
             for &(p, block) in &collapsed {
                 let (slot, page) = self.config.window_of(block);
                 let range = PageRange::new(SlotId(slot), page, page + PMD_PAGES);
@@ -381,7 +415,7 @@ impl Views<'_> {
                     .map_err(|f| ExecError::Setup(format!("oracle: {f}")))?;
             }
             note(report, Explained::Khugepaged, collapsed.len() as u64);
-            return self.agree(step, true, oracle, kernel, report);
+            return self.agree(step, rounds + 1, oracle, kernel, report);
         }
         let diff = view_diff(&oracle_view, &kernel_view, self.config.window_pages);
         let (index, op, oracle_outcome, kernel_outcome) = match step {

@@ -34,6 +34,11 @@ pub enum Explained {
     /// and their anon_vmas are compatible, neither of which the models
     /// track (`is_mergeable_anon_vma`, `can_vma_merge_after`).
     AnonVmaMerge,
+    /// Reclaim (`MADV_PAGEOUT`) emptied a PMD block: the kernel keeps the
+    /// block's empty PTE table (only a zap frees it, `CONFIG_PT_RECLAIM`),
+    /// the models free it, and a later fault there may map a PMD in the
+    /// models and PTEs in the kernel.
+    EmptyPageTable,
     /// A page-cache folio larger than a page: ext4 has large folios since
     /// Linux 6.16, and readahead makes them (PMD-sized under
     /// `MADV_HUGEPAGE`, `page_cache_ra_order`), which the kernel may map by
@@ -46,14 +51,22 @@ pub enum Explained {
 }
 
 impl Explained {
-    pub const ALL: [Explained; 6] = [
+    pub const ALL: [Explained; 7] = [
         Explained::PmdExclusiveFirstPage,
         Explained::FaultAround,
         Explained::Khugepaged,
         Explained::AnonVmaMerge,
+        Explained::EmptyPageTable,
         Explained::LargePageCache,
         Explained::Unsettled,
     ];
+
+    /// Whether the comparison of a sequence ends where this difference
+    /// appears: it changes what later ops do in a way the views cannot
+    /// follow (a VMA boundary or an empty page table only one side has).
+    pub fn ends_comparison(self) -> bool {
+        matches!(self, Explained::AnonVmaMerge | Explained::EmptyPageTable)
+    }
 
     /// A short name for reports and JSON.
     pub fn name(self) -> &'static str {
@@ -62,6 +75,7 @@ impl Explained {
             Explained::FaultAround => "fault-around",
             Explained::Khugepaged => "khugepaged",
             Explained::AnonVmaMerge => "anon-vma-merge",
+            Explained::EmptyPageTable => "empty-page-table",
             Explained::LargePageCache => "large-page-cache",
             Explained::Unsettled => "unsettled",
         }
@@ -80,7 +94,10 @@ impl Explained {
                 "khugepaged collapsed a MADV_HUGEPAGE block between ops; the oracle collapsed the same block (MADV_COLLAPSE) before the views were compared"
             }
             Explained::AnonVmaMerge => {
-                "the kernel kept adjacent anonymous VMAs with equal attributes apart (page offsets not contiguous after mremap, or different anon_vmas); the models merge them, so such boundaries are not compared"
+                "the kernel kept adjacent anonymous VMAs with equal attributes apart (page offsets not contiguous after mremap, or different anon_vmas) where the models merge them; the comparison of the sequence ended there (fork, THP faults and mremap depend on VMA boundaries)"
+            }
+            Explained::EmptyPageTable => {
+                "MADV_PAGEOUT emptied a PMD block: the kernel keeps its empty PTE table, the models free it; the comparison of the sequence ended there (a later fault may map a PMD only in the models)"
             }
             Explained::LargePageCache => {
                 "a page-cache folio larger than a page (ext4 large folios, readahead); its pages are compared as the models' order-0 page-cache folios mapped by PTEs"
@@ -271,6 +288,30 @@ pub fn unsettled(view: &View) -> bool {
             }
         )
     })
+}
+
+/// Whether process `p` had an entry in some PMD block of `[start, end)`
+/// before an op and has none in that block after it.
+pub fn blocks_emptied(
+    before: &mmdiff_core::State,
+    after: &mmdiff_core::State,
+    p: ProcId,
+    start: u64,
+    end: u64,
+) -> bool {
+    let blocks = |s: &mmdiff_core::State| -> std::collections::BTreeSet<u64> {
+        let n = PMD_PAGES as u64;
+        s.procs
+            .iter()
+            .filter(|x| x.id == p)
+            .flat_map(|x| &x.entries)
+            .flat_map(|r| r.start..r.start + u64::from(r.len))
+            .filter(|&page| page >= start / n * n && page < end.div_ceil(n) * n)
+            .map(|page| page / n)
+            .collect()
+    };
+    let after = blocks(after);
+    blocks(before).iter().any(|b| !after.contains(b))
 }
 
 /// Pages an op faulted in directly, per process: `[start, end)` absolute.

@@ -124,3 +124,24 @@ fn known_kernel_differences_are_counted_not_reported() {
         assert_eq!(r.explained.get(&Explained::FaultAround), Some(&1));
     }
 }
+
+#[test]
+fn a_vma_boundary_only_the_kernel_has_ends_the_comparison() {
+    let Some(env) = env() else { return };
+    // The moved VMA keeps its old page offset, so the kernel does not
+    // merge it with the VMA it lands in; the models do.
+    let t = "mmap p0 m6 anon rw pages=56 at=383\nwrite p0 m6[409] = 37\n\
+             mmap p0 m3 anon rw pages=577 at=10\nmremap p0 m6[383..439] -> m3[527]\n\
+             read p0 m3[553]\n";
+    let r = compare(&env, &Config::default(), &ops(t), &Options::default()).expect("runs");
+    assert!(r.agrees(), "{}", r.render());
+    assert_eq!(
+        r.ended,
+        Some((3, Explained::AnonVmaMerge)),
+        "{}",
+        r.render()
+    );
+    assert_eq!(r.ops_run, 4);
+    assert!(!r.complete());
+    assert!(r.render().contains("ended after op #3: anon-vma-merge"));
+}

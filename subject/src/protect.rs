@@ -304,18 +304,41 @@ impl World {
         }
     }
 
-    /// `MADV_PAGEOUT`: reclaim the folios mapped in the range that are
-    /// mapped only here (`folio_mapcount == nr_pages`), in address order.
+    /// `MADV_PAGEOUT` (`madvise_cold_or_pageout_pte_range`): reclaim the
+    /// folios mapped in the range that are mapped only here, in address
+    /// order. A large folio the range covers only in part is split first,
+    /// unless another process maps it ("do not interfere with other
+    /// mappings", `folio_maybe_mapped_shared`), and only its pieces in the
+    /// range are reclaimed.
     pub fn madvise_pageout(&mut self, p: usize, s: u64, e: u64) {
         let mut list: Vec<FolioId> = Vec::new();
         let pages: Vec<u64> = self.mm(p).pt.pages_leaf_once(s, e);
         for page in pages {
-            let Some(entry) = self.entry(p, page) else {
+            let Some(mut entry) = self.entry(p, page) else {
                 continue;
             };
-            let Some((folio, _)) = entry_folio(&entry) else {
+            let Some((mut folio, sub)) = entry_folio(&entry) else {
                 continue;
             };
+            if !self.folios.contains_key(&folio) {
+                continue;
+            }
+            if self.folio(folio).is_large() && !self.pageout_whole(p, page, &entry, sub, e) {
+                if self.mappers(folio).iter().any(|&(q, _)| q != p) {
+                    continue;
+                }
+                if self.split_folio(folio).is_none() {
+                    continue;
+                }
+                // This page's piece, unless it went to the zero page.
+                match self
+                    .entry(p, page)
+                    .and_then(|x| entry_folio(&x).map(|(f, _)| (x, f)))
+                {
+                    Some((x, f)) => (entry, folio) = (x, f),
+                    None => continue,
+                }
+            }
             let f = self.folio(folio);
             if !f.lru || list.contains(&folio) {
                 continue;
@@ -331,5 +354,26 @@ impl World {
             list.push(folio);
         }
         self.reclaim_folios(&list);
+    }
+
+    /// Whether the range (ending at `e`) covers the whole large folio
+    /// mapped at `page` (page `sub` of it): its PMD lies inside, or its
+    /// pages are mapped by consecutive PTEs from here on (the batch of
+    /// `madvise_folio_pte_batch` is the whole folio).
+    fn pageout_whole(&self, p: usize, page: u64, entry: &Entry, sub: u32, e: u64) -> bool {
+        let Some((folio, _)) = entry_folio(entry) else {
+            return false;
+        };
+        let nr = self.folio(folio).nr_pages();
+        if is_pmd_leaf(entry) {
+            // The walk meets a PMD first at the range's start or its own.
+            let start = World::pmd_start(page);
+            return page == start && start + nr <= e;
+        }
+        sub == 0
+            && page + nr <= e
+            && (0..nr).all(|i| {
+                self.entry(p, page + i).and_then(|x| entry_folio(&x)) == Some((folio, i as u32))
+            })
     }
 }

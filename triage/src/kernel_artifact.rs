@@ -75,3 +75,65 @@ pub fn save(
     Ok(mms)
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mmdiff_core::outcome::Outcome;
+    use mmdiff_kernel::view::View;
+    use mmdiff_kernel::{DivergenceKind, KernelDivergence, KernelOutcome};
+
+    fn report(ops: &[Op]) -> Report {
+        Report {
+            config: mmdiff_core::Config::default(),
+            ops_total: ops.len(),
+            ops_run: 2,
+            skipped: Default::default(),
+            stopped_before: None,
+            ended: None,
+            observations: 3,
+            explained: Default::default(),
+            divergence: Some(Box::new(KernelDivergence {
+                index: Some(1),
+                op: ops.get(1).cloned(),
+                kind: DivergenceKind::Outcome,
+                oracle_outcome: Some(Outcome::OK),
+                kernel_outcome: Some(KernelOutcome::UnknownErrno(75)),
+                oracle_view: View::default(),
+                kernel_view: View::default(),
+                diff: String::new(),
+            })),
+        }
+    }
+
+    #[test]
+    fn a_disagreement_is_saved_up_to_its_op_with_the_kernels_answer() {
+        let ops = text::parse("mmap p0 m0 anon rw pages=1\nwrite p0 m0[0] = 1\nread p0 m0[0]\n")
+            .unwrap()
+            .ops();
+        let r = report(&ops);
+        let provenance = vec![("found-by".to_string(), "a test".to_string())];
+        let s = disagreement_scenario(&ops, &r, &provenance);
+        assert_eq!(s.ops(), ops[..2].to_vec(), "cut after the divergent op");
+        let keys: Vec<&str> = s.header.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(keys, ["found-by", "failure", "signature"]);
+        assert_eq!(s.header[2].1, "write/kernel-outcome");
+        let printed = text::print(&s);
+        assert!(printed.contains("# oracle: ok"), "{printed}");
+        assert!(printed.contains("# kernel: errno 75"), "{printed}");
+        assert_eq!(text::parse(&printed).unwrap().ops(), ops[..2].to_vec());
+
+        let dir = files::TempDir::new("kernel-artifact");
+        let raw = save(dir.path(), &ops, &r, &provenance, "").unwrap();
+        assert!(
+            raw.with_extension("bin").is_file(),
+            "the raw form has bytes"
+        );
+        let min = save(dir.path(), &ops, &r, &provenance, ".min").unwrap();
+        let name = min.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(
+            name.starts_with("kernel-outcome-") && name.ends_with(".min.mms"),
+            "{name}"
+        );
+        assert_eq!(std::fs::read_to_string(&min).unwrap(), printed);
+    }
+}

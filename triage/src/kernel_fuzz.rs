@@ -41,8 +41,8 @@ use crate::fuzz::worker::{sequence_length, worker_seed};
 use crate::fuzz::INTERRUPTED;
 use crate::gen::Generator;
 use crate::kernel_artifact::save;
-pub use crate::kernel_summary::{found_line, Exec, KernelFound, KernelSummary};
 use crate::kernel_summary::rate;
+pub use crate::kernel_summary::{found_line, Exec, KernelFound, KernelSummary};
 
 /// Draws of one op before the position is left out.
 const DRAWS: usize = 8;

@@ -126,6 +126,9 @@ fn counts(r: &Report) -> String {
     if !r.explained.is_empty() {
         let _ = write!(s, "; explained {}", r.explained_summary());
     }
+    if let Some((i, e)) = r.ended {
+        let _ = write!(s, "; ended after op #{i}: {}", e.name());
+    }
     s
 }
 

@@ -207,5 +207,3 @@ pub fn found_line(f: &KernelFound) -> String {
         Err(why) => format!("{} -> {raw} (not minimized: {why})", f.signature),
     }
 }
-
-/// Runs one worker's inputs until `stop` or its share of `runs`.
