@@ -317,6 +317,12 @@ impl World {
             let Some(mut entry) = self.entry(p, page) else {
                 continue;
             };
+            // The walk meets a PMD leaf once (the pmd_trans_huge branch of
+            // madvise_cold_or_pageout_pte_range), at the range's start or
+            // at its own: its other pages are not visited again.
+            if is_pmd_leaf(&entry) && page != World::pmd_start(page).max(s) {
+                continue;
+            }
             let Some((mut folio, sub)) = entry_folio(&entry) else {
                 continue;
             };
