@@ -37,8 +37,9 @@ commands:
   fuzz      run a differential campaign, oracle against subject (--time
             SECS, --seed N, --runs N, --max-ops N, --out DIR)
   replay    run scenarios (*.mms) and fuzz byte files on oracle and subject
-            in lockstep (--model oracle|subject: one alone); exit 1 on any
-            failure or divergence
+            in lockstep (--model oracle|subject: one alone; --engine kernel:
+            the oracle against the running kernel); exit 1 on any failure or
+            divergence
   minimize  reduce a failing input to a shortest scenario with the same
             divergence signature (<input> [-o <output>])
   explain   run an input (scenario or fuzz bytes) in lockstep and explain
