@@ -4,6 +4,7 @@ use crate::op::{PageAt, PageRange, Zone, PMD_PAGES};
 
 /// Sizes of the modelled machine. Both models of one run get the same config.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Config {
     /// Pages per mapping window; a multiple of [`PMD_PAGES`].
     pub window_pages: u32,

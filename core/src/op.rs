@@ -41,6 +41,7 @@ macro_rules! slot_id {
     ($(#[$doc:meta])* $name:ident, $prefix:literal, $count:expr) => {
         $(#[$doc])*
         #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
         pub struct $name(pub u8);
 
         impl $name {
@@ -196,6 +197,7 @@ pub enum MapKind {
 
 /// Protection of a VMA (`PROT_NONE`, `PROT_READ`, `PROT_READ|PROT_WRITE`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Prot {
     None,
     R,
@@ -564,6 +566,7 @@ pub enum Op {
 /// The kind of an op, without its arguments: for statistics, swarm weights
 /// and divergence signatures.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum OpKind {
     Mmap,
     Munmap,

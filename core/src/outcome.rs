@@ -7,6 +7,7 @@ use crate::state::{FolioId, PageRef, Renames};
 
 /// An error number, as the kernel returns it (printed without the minus sign).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Errno {
     EPERM,
     ENOENT,
@@ -72,6 +73,7 @@ impl Errno {
 
 /// How a CPU access ended when it did not complete.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Signal {
     /// No VMA, or the VMA does not allow the access.
     Segv,
@@ -98,6 +100,7 @@ impl Signal {
 
 /// The payload of a successful operation.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Payload {
     #[default]
     None,
@@ -130,6 +133,7 @@ pub enum Payload {
 /// One `hmm_pfns[]` word in canonical form: the flag bits, the map order
 /// (0 or 9), and the page instead of a raw pfn.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct HmmPfn {
     /// `HMM_PFN_VALID`.
     pub valid: bool,
@@ -145,6 +149,7 @@ pub struct HmmPfn {
 
 /// One `migrate->src[]` entry in canonical form.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct MigrateSrc {
     /// The page (`MIGRATE_PFN_VALID` with its pfn); `None` for holes and
     /// the zero page.
@@ -159,6 +164,7 @@ pub struct MigrateSrc {
 
 /// The result of one operation.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Outcome {
     Ok(Payload),
     Err(Errno),

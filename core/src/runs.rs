@@ -35,6 +35,7 @@ fn repeats(word: &HmmPfn) -> bool {
 
 /// One run: `count` (at least 1) words from `first` on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct PfnRun {
     pub first: HmmPfn,
     pub count: u64,
@@ -49,6 +50,7 @@ impl PfnRun {
 
 /// A sequence of `hmm_pfns[]` words as maximal runs (module docs).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct PfnRuns {
     /// Maximal, none empty: `runs[k + 1].first != runs[k].next_word()`.
     runs: Vec<PfnRun>,

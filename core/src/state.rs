@@ -20,6 +20,7 @@ use crate::outcome::MigrateSrc;
 /// A folio id. Raw: whatever the model uses. Canonical: `F<n>`, `n` in
 /// order of first appearance; unreachable (leaked) folios come last.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct FolioId(pub u64);
 
 /// A swap slot id. Canonical: `S<n>` by first appearance.
@@ -40,6 +41,7 @@ pub enum ObjId {
 /// One page as something outside the page tables (a handle, a lock, an
 /// outcome) refers to it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum PageRef {
     /// Page `page` (0-based inside the folio) of folio `folio`.
     Folio { folio: FolioId, page: u32 },
@@ -375,6 +377,7 @@ pub enum VmaKind {
 
 /// `MADV_HUGEPAGE` / `MADV_NOHUGEPAGE` state of a VMA.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum HugeHint {
     #[default]
     None,

@@ -35,8 +35,9 @@ use mmdiff_core::Config;
 use mmdiff_oracle::Oracle;
 
 use crate::env::Environment;
-use crate::exec::{ExecError, Executor, KernelOutcome};
+use crate::exec::{ExecError, KernelOutcome};
 use crate::explained::{self, coalesce_anon_vmas, Accessed, Explained};
+use crate::machine::{HostKernel, Kernel, Machine};
 use crate::project::project;
 use crate::subset;
 use crate::view::View;
@@ -247,6 +248,18 @@ pub fn compare(
     ops: &[Op],
     options: &Options,
 ) -> Result<Report, ExecError> {
+    let mut kernel = HostKernel { env: env.clone() };
+    compare_on(&mut kernel, config, ops, options)
+}
+
+/// [`compare`] on any [`Kernel`]: the running one or a guest's.
+pub fn compare_on(
+    kernel: &mut dyn Kernel,
+    config: &Config,
+    ops: &[Op],
+    options: &Options,
+) -> Result<Report, ExecError> {
+    let env = &kernel.env().clone();
     let oracle_config = env.oracle_config(config);
     let mut report = Report {
         config: oracle_config.clone(),
@@ -263,15 +276,15 @@ pub fn compare(
     // canonical state is needed.
     let mut oracle = Runner::<Oracle>::with_invariants(&oracle_config, |_| Vec::new())
         .map_err(|f| ExecError::Setup(format!("oracle: {f}")))?;
-    let mut kernel = Executor::new(&oracle_config, env)?;
-    kernel.set_deadline(options.deadline);
+    let mut kernel = kernel.start(&oracle_config, options.deadline)?;
+    let kernel = kernel.as_mut();
     let views = Views {
         env,
         config: &oracle_config,
         pmd_first_page: explained::pmd_exclusive_from_first_page(&env.kernel_release),
         fault_around: env.fault_around(),
     };
-    if !views.agree(None, 0, &mut oracle, &mut kernel, &mut report)? {
+    if !views.agree(None, 0, &mut oracle, kernel, &mut report)? {
         return Ok(report);
     }
     for (index, op) in ops.iter().enumerate() {
@@ -291,19 +304,19 @@ pub fn compare(
         report.ops_run += 1;
         let step = Some((index, op, oracle_outcome, kernel_outcome));
         let before = report.explained.clone();
-        if !views.agree(step, 0, &mut oracle, &mut kernel, &mut report)? {
+        if !views.agree(step, 0, &mut oracle, kernel, &mut report)? {
             return Ok(report);
         }
-        let emptied = match op {
+        let dontneed = match op {
             Op::Madvise {
                 p,
                 range,
-                advice: Advice::PageOut,
-            } => oracle_config.abs_range(range).is_some_and(|(s, e)| {
-                explained::blocks_emptied(oracle.previous_state(), oracle.state(), *p, s, e)
-            }),
-            _ => false,
+                advice: Advice::DontNeed,
+            } if env.pt_reclaim => oracle_config.abs_range(range).map(|(s, e)| (*p, s, e)),
+            _ => None,
         };
+        let emptied =
+            explained::empty_table_kept(oracle.previous_state(), oracle.state(), dontneed);
         if emptied {
             note(&mut report, Explained::EmptyPageTable, 1);
         }
@@ -345,17 +358,17 @@ impl Views<'_> {
         &self,
         step: &Step,
         oracle: &Runner<Oracle>,
-        kernel: &mut Executor,
+        kernel: &mut dyn Machine,
         report: &mut Report,
     ) -> Result<(View, View), ExecError> {
-        let mut kernel_view = crate::observe::observe(kernel)?;
+        let mut kernel_view = kernel.observe()?;
         for _ in 0..SETTLE_TRIES {
             if !explained::unsettled(&kernel_view) {
                 break;
             }
             note(report, Explained::Unsettled, 1);
             std::thread::sleep(SETTLE_WAIT);
-            kernel_view = crate::observe::observe(kernel)?;
+            kernel_view = kernel.observe()?;
         }
         let mut oracle_view = project(oracle.state(), self.env.soft_dirty);
         report.observations += kernel_view.pages();
@@ -390,7 +403,7 @@ impl Views<'_> {
         step: Step,
         rounds: u32,
         oracle: &mut Runner<Oracle>,
-        kernel: &mut Executor,
+        kernel: &mut dyn Machine,
         report: &mut Report,
     ) -> Result<bool, ExecError> {
         let (oracle_view, kernel_view) = self.observe(&step, oracle, kernel, report)?;

@@ -16,7 +16,7 @@ use std::path::PathBuf;
 use mmdiff_core::Config;
 
 /// Transparent huge page settings (`/sys/kernel/mm/transparent_hugepage`).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ThpFacts {
     /// `enabled`: `always`, `madvise` or `never` (empty: no THP support).
     pub enabled: String,
@@ -37,7 +37,7 @@ pub struct ThpFacts {
 }
 
 /// The result of probing for a kernel feature.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Probe {
     #[default]
     NotProbed,
@@ -47,7 +47,7 @@ pub enum Probe {
 }
 
 /// Everything the kernel engine knows about its machine.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Environment {
     /// `/proc/sys/kernel/osrelease`.
     pub kernel_release: String,
@@ -87,6 +87,10 @@ pub struct Environment {
     /// Whether io_uring fixed buffers (long-term `FOLL_WRITE` pins from
     /// user space) can be registered.
     pub io_uring_fixed_buffers: Probe,
+    /// Whether `MADV_DONTNEED` of a whole PMD block frees the emptied PTE
+    /// table (`CONFIG_PT_RECLAIM`), found by trying it; false when THP is
+    /// off or the try failed, which only ends more comparisons early.
+    pub pt_reclaim: bool,
     /// Why the kernel engine cannot run here, if it cannot.
     pub unsupported: Option<String>,
 }
@@ -241,6 +245,11 @@ impl fmt::Display for Environment {
                 "  io_uring fixed buffers (long-term pins): unavailable: {e}"
             )?,
         }
+        writeln!(
+            f,
+            "  MADV_DONTNEED of a whole PMD block frees its page table (CONFIG_PT_RECLAIM): {}",
+            if self.pt_reclaim { "yes" } else { "no" }
+        )?;
         if let Some(u) = &self.unsupported {
             writeln!(f, "  kernel engine unsupported: {u}")?;
         }
@@ -341,6 +350,10 @@ mod probe {
             Ok(()) => super::Probe::Available,
             Err(e) => super::Probe::Unavailable(nix::errno::Errno::from_raw(e).desc().into()),
         };
+        env.pt_reclaim = env
+            .thp
+            .pmd_pages
+            .is_some_and(|pages| crate::sys::pt_reclaim_probe((pages * page_size) as usize));
         env.unsupported = unsupported(&env);
         env
     }

@@ -34,10 +34,9 @@ pub enum Explained {
     /// and their anon_vmas are compatible, neither of which the models
     /// track (`is_mergeable_anon_vma`, `can_vma_merge_after`).
     AnonVmaMerge,
-    /// Reclaim (`MADV_PAGEOUT`) emptied a PMD block: the kernel keeps the
-    /// block's empty PTE table (only a zap frees it, `CONFIG_PT_RECLAIM`),
-    /// the models free it, and a later fault there may map a PMD in the
-    /// models and PTEs in the kernel.
+    /// An op emptied a PMD block and the kernel kept the block's empty PTE
+    /// table (see [`empty_table_kept`]): the models free it, and a later
+    /// fault there may map a PMD in the models and PTEs in the kernel.
     EmptyPageTable,
     /// A page-cache folio larger than a page: ext4 has large folios since
     /// Linux 6.16, and readahead makes them (PMD-sized under
@@ -97,7 +96,7 @@ impl Explained {
                 "the kernel kept adjacent anonymous VMAs with equal attributes apart (page offsets not contiguous after mremap, or different anon_vmas) where the models merge them; the comparison of the sequence ended there (fork, THP faults and mremap depend on VMA boundaries)"
             }
             Explained::EmptyPageTable => {
-                "MADV_PAGEOUT emptied a PMD block: the kernel keeps its empty PTE table, the models free it; the comparison of the sequence ended there (a later fault may map a PMD only in the models)"
+                "an op emptied a PMD block and the kernel kept its empty PTE table (tables are freed only with no VMA left in the block, or by MADV_DONTNEED of the whole block under CONFIG_PT_RECLAIM), the models free it; the comparison of the sequence ended there (a later fault may map a PMD only in the models)"
             }
             Explained::LargePageCache => {
                 "a page-cache folio larger than a page (ext4 large folios, readahead); its pages are compared as the models' order-0 page-cache folios mapped by PTEs"
@@ -290,28 +289,52 @@ pub fn unsettled(view: &View) -> bool {
     })
 }
 
-/// Whether process `p` had an entry in some PMD block of `[start, end)`
-/// before an op and has none in that block after it.
-pub fn blocks_emptied(
+/// Whether an op left the kernel with an empty PTE table that the models
+/// do not have: some process had an entry in a PMD block before the op
+/// and has none after it, and the kernel kept the block's page table. The
+/// kernel frees an emptied PTE table only in two cases: no VMA overlaps
+/// the block any more (`unmap_region` → `free_pgtables`, also for the old
+/// range of an mremap move), or `MADV_DONTNEED` zapped the whole block
+/// inside one VMA (`CONFIG_PT_RECLAIM`: `zap_pte_range` reclaims the table
+/// when `reclaim_pt_is_enabled`, a zap range of at least `PMD_SIZE`).
+/// `dontneed` is the op's `MADV_DONTNEED` range, if it is one: process and
+/// absolute `[start, end)`.
+pub fn empty_table_kept(
     before: &mmdiff_core::State,
     after: &mmdiff_core::State,
-    p: ProcId,
-    start: u64,
-    end: u64,
+    dontneed: Option<(ProcId, u64, u64)>,
 ) -> bool {
-    let blocks = |s: &mmdiff_core::State| -> std::collections::BTreeSet<u64> {
-        let n = PMD_PAGES as u64;
-        s.procs
+    let n = PMD_PAGES as u64;
+    let blocks = |p: &mmdiff_core::state::ProcState| -> std::collections::BTreeSet<u64> {
+        p.entries
             .iter()
-            .filter(|x| x.id == p)
-            .flat_map(|x| &x.entries)
             .flat_map(|r| r.start..r.start + u64::from(r.len))
-            .filter(|&page| page >= start / n * n && page < end.div_ceil(n) * n)
             .map(|page| page / n)
             .collect()
     };
-    let after = blocks(after);
-    blocks(before).iter().any(|b| !after.contains(b))
+    let overlaps = |vmas: &[mmdiff_core::state::VmaState], block: u64| {
+        vmas.iter()
+            .any(|v| v.start < (block + 1) * n && block * n < v.end)
+    };
+    before.procs.iter().any(|old| {
+        let Some(new) = after.procs.iter().find(|x| x.id == old.id) else {
+            return false;
+        };
+        let left = blocks(new);
+        blocks(old)
+            .into_iter()
+            .filter(|b| !left.contains(b))
+            .any(|b| {
+                let (first, past) = (b * n, (b + 1) * n);
+                let reclaimed = dontneed.is_some_and(|(p, start, end)| {
+                    p == old.id
+                        && start <= first
+                        && past <= end
+                        && old.vmas.iter().any(|v| v.start <= first && past <= v.end)
+                });
+                overlaps(&new.vmas, b) && !reclaimed
+            })
+    })
 }
 
 /// Pages an op faulted in directly, per process: `[start, end)` absolute.

@@ -8,7 +8,7 @@ use mmdiff_core::op::{OpKind, ProcId};
 use mmdiff_core::outcome::Outcome;
 
 /// What the kernel did with one op.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum KernelOutcome {
     /// The op ran; its result in the models' form.
     Done(Outcome),
@@ -16,11 +16,14 @@ pub enum KernelOutcome {
     /// for.
     UnknownErrno(i32),
     /// The op is not expressible on this kernel and did not run.
-    Skipped { kind: OpKind, reason: &'static str },
+    Skipped {
+        kind: OpKind,
+        reason: std::borrow::Cow<'static, str>,
+    },
 }
 
 /// The executor failed (as opposed to the op failing).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum ExecError {
     /// The kernel engine cannot run on this machine.
     Unsupported(String),
@@ -30,6 +33,8 @@ pub enum ExecError {
     Process { proc: ProcId, error: String },
     /// Reading the kernel's state failed.
     Observe(String),
+    /// The guest kernel could not be reached, or answered nonsense.
+    Guest(String),
 }
 
 impl std::fmt::Display for ExecError {
@@ -39,6 +44,7 @@ impl std::fmt::Display for ExecError {
             ExecError::Setup(e) => write!(f, "setup failed: {e}"),
             ExecError::Process { proc, error } => write!(f, "scenario process {proc}: {error}"),
             ExecError::Observe(e) => write!(f, "observing the kernel failed: {e}"),
+            ExecError::Guest(e) => write!(f, "guest: {e}"),
         }
     }
 }

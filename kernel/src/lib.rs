@@ -32,8 +32,10 @@
 pub mod compare;
 pub mod env;
 pub mod explained;
+pub mod guest;
 pub mod kernel_outcome;
 pub mod layout;
+pub mod machine;
 pub mod project;
 pub mod subset;
 pub mod view;
@@ -55,7 +57,8 @@ mod unsupported;
 pub use unsupported::{exec, observe};
 
 pub use compare::{
-    compare, compare_with_oracle, DivergenceKind, KernelDivergence, Options, Report, Unexpressible,
+    compare, compare_on, compare_with_oracle, DivergenceKind, KernelDivergence, Options, Report,
+    Unexpressible,
 };
 pub use env::{probe, Environment, Probe};
 pub use exec::Executor;

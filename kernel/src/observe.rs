@@ -340,6 +340,8 @@ pub struct MapsEntry {
     pub path: String,
     /// The `VmFlags:` two-letter flags.
     pub flags: Vec<String>,
+    /// `AnonHugePages:` in kB: anonymous memory mapped by PMDs.
+    pub anon_huge_kb: u64,
 }
 
 /// Parses `/proc/PID/smaps` (or `maps`: VMAs without flags).
@@ -349,6 +351,13 @@ pub fn parse_smaps(text: &str) -> Vec<MapsEntry> {
         if let Some(flags) = line.strip_prefix("VmFlags:") {
             if let Some(last) = out.last_mut() {
                 last.flags = flags.split_whitespace().map(String::from).collect();
+            }
+            continue;
+        }
+        if let Some(kb) = line.strip_prefix("AnonHugePages:") {
+            if let Some(last) = out.last_mut() {
+                let kb = kb.trim().trim_end_matches("kB").trim();
+                last.anon_huge_kb = kb.parse().unwrap_or(0);
             }
             continue;
         }
@@ -380,6 +389,7 @@ fn parse_header(line: &str) -> Option<MapsEntry> {
         inode,
         path,
         flags: Vec::new(),
+        anon_huge_kb: 0,
     })
 }
 
@@ -440,6 +450,7 @@ mod tests {
         let text = "\
 100000800000-100000802000 rw-p 00000000 00:00 0 
 Size:                  8 kB
+AnonHugePages:      2048 kB
 VmFlags: rd wr mr mw me ac hg dc
 100000802000-100000803000 r--s 00003000 00:01 1234                       /dev/zero (deleted)
 VmFlags: rd sh mr mw me
@@ -448,6 +459,7 @@ VmFlags: rd sh mr mw me
         assert_eq!(v.len(), 2);
         assert_eq!(v[0].start, 0x1000_0080_0000);
         assert_eq!(v[0].flags, ["rd", "wr", "mr", "mw", "me", "ac", "hg", "dc"]);
+        assert_eq!((v[0].anon_huge_kb, v[1].anon_huge_kb), (2048, 0));
         assert_eq!(v[1].path, "/dev/zero (deleted)");
         assert_eq!(v[1].offset, 0x3000);
         let a = vma_view(&v[0], (0, 2), &[], false);

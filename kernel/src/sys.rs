@@ -426,6 +426,47 @@ pub fn with_probe_page<T>(probe: impl FnOnce(u64) -> T) -> Result<T, Errno> {
     }
 }
 
+/// Whether `MADV_DONTNEED` of a whole PMD block frees the block's emptied
+/// PTE table (`CONFIG_PT_RECLAIM`, Linux 6.14+): a page is written (a PTE
+/// table appears), the whole block zapped, the block advised
+/// `MADV_HUGEPAGE` and written again. Only with the table gone can that
+/// fault map a THP (`do_huge_pmd_anonymous_page` needs `pmd_none`), which
+/// smaps shows as `AnonHugePages`. False when THP cannot be used at all.
+pub fn pt_reclaim_probe(pmd_bytes: usize) -> bool {
+    let len = 2 * pmd_bytes;
+    // SAFETY: a new anonymous mapping at an address the kernel chooses,
+    // written only inside it through raw pointers, unmapped before
+    // returning and never referenced afterwards.
+    unsafe {
+        let p = libc::mmap(
+            std::ptr::null_mut(),
+            len,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        );
+        if p == libc::MAP_FAILED {
+            return false;
+        }
+        let block = (p as usize).next_multiple_of(pmd_bytes);
+        std::ptr::write_volatile(block as *mut u64, 1);
+        let ok = libc::madvise(block as *mut libc::c_void, pmd_bytes, libc::MADV_DONTNEED) == 0
+            && libc::madvise(block as *mut libc::c_void, pmd_bytes, libc::MADV_HUGEPAGE) == 0;
+        if ok {
+            std::ptr::write_volatile(block as *mut u64, 2);
+        }
+        let huge = ok
+            && std::fs::read_to_string("/proc/self/smaps").is_ok_and(|smaps| {
+                crate::observe::parse_smaps(&smaps)
+                    .iter()
+                    .any(|m| m.start == block as u64 && m.anon_huge_kb > 0)
+            });
+        libc::munmap(p, len);
+        huge
+    }
+}
+
 /// `io_uring_setup` + `IORING_REGISTER_BUFFERS` of `[addr, addr + len)`:
 /// whether this kernel lets user space take long-term writable pins
 /// (`pin_user_pages(FOLL_WRITE|FOLL_LONGTERM)`) through io_uring fixed

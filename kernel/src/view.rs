@@ -25,7 +25,9 @@ use mmdiff_core::op::{FileId, ProcId, Prot};
 use mmdiff_core::state::HugeHint;
 
 /// What backs a VMA.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub enum Backing {
     AnonPrivate,
     /// A shmem object (`MAP_SHARED|MAP_ANONYMOUS`) and the object page at
@@ -48,7 +50,9 @@ pub enum Backing {
 }
 
 /// One VMA inside the windows; `[start, end)` in absolute pages.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub struct VmaView {
     pub start: u64,
     pub end: u64,
@@ -63,7 +67,9 @@ pub struct VmaView {
 }
 
 /// The frame a present page maps.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub enum Frame {
     /// The shared zero page.
     Zero,
@@ -87,7 +93,9 @@ pub enum Frame {
 }
 
 /// One page's mapping state.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub enum PageState {
     Present {
         pmd: bool,
@@ -100,7 +108,9 @@ pub enum PageState {
 }
 
 /// One mapped page of a process (pages with no entry are left out).
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub struct PageView {
     /// Absolute page number.
     pub page: u64,
@@ -116,7 +126,7 @@ pub struct PageView {
 }
 
 /// One process.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct ProcView {
     pub id: ProcId,
     /// By address.
@@ -126,7 +136,7 @@ pub struct ProcView {
 }
 
 /// Every process's observable state.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
 pub struct View {
     /// By id.
     pub procs: Vec<ProcView>,

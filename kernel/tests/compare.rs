@@ -145,3 +145,33 @@ fn a_vma_boundary_only_the_kernel_has_ends_the_comparison() {
     assert!(!r.complete());
     assert!(r.render().contains("ended after op #3: anon-vma-merge"));
 }
+
+#[test]
+fn an_empty_page_table_only_the_kernel_keeps_ends_the_comparison() {
+    let Some(env) = env() else { return };
+    // MADV_DONTNEED of part of a block empties it; the kernel keeps the
+    // PTE table, so the read maps zero-page PTEs where the models, with
+    // no table, map the huge zero page.
+    let partial = "mmap p0 m4 anon rw pages=512\nwrite p0 m4[304..321] = index+30\n\
+                   madvise p0 m4[0..512] hugepage\nmadvise p0 m4[304..321] dontneed\n\
+                   read p0 m4[0..512]\n";
+    let r = compare(&env, &Config::default(), &ops(partial), &Options::default()).expect("runs");
+    assert!(r.agrees(), "{}", r.render());
+    assert_eq!(
+        r.ended,
+        Some((3, Explained::EmptyPageTable)),
+        "{}",
+        r.render()
+    );
+    // The same zap over the whole block reclaims the table
+    // (CONFIG_PT_RECLAIM) or the block was never split: both sides map a
+    // PMD and the comparison goes to the end.
+    let whole = "mmap p0 m4 anon rw pages=512\nwrite p0 m4[304..321] = index+30\n\
+                 madvise p0 m4[0..512] hugepage\nmadvise p0 m4[0..512] dontneed\n\
+                 read p0 m4[0..512]\n";
+    let r = compare(&env, &Config::default(), &ops(whole), &Options::default()).expect("runs");
+    if env.pt_reclaim {
+        assert!(r.agrees(), "{}", r.render());
+        assert!(r.complete(), "{}", r.render());
+    }
+}

@@ -252,7 +252,7 @@ pub fn command(argv: &[String], out: &mut dyn Write, err: &mut dyn Write) -> i32
             std::process::exit(130);
         }
     });
-    if opts.engine == crate::kernel_replay::Engine::Kernel {
+    if opts.engine.is_kernel() {
         return crate::kernel_fuzz::command(&opts, out, err);
     }
     i32::from(!campaign(&opts, out, err).found.is_empty())

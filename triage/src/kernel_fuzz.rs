@@ -1,5 +1,6 @@
-//! `mmdiff fuzz --engine kernel`: a campaign of the oracle against the
-//! running Linux kernel.
+//! `mmdiff fuzz --engine kernel|qemu`: a campaign of the oracle against
+//! the running Linux kernel, or against a qemu guest's kernel (one guest
+//! per worker, and one more to minimize each new disagreement).
 //!
 //! Each worker draws op sequences with the swarm generator
 //! ([`crate::gen`]) restricted to the kernel-expressible op kinds
@@ -8,7 +9,7 @@
 //! the kernel engine cannot compare ([`subset::support_in`]: a CMA mapping,
 //! a pinning GUP, a collapse of shmem) is drawn again and counted as
 //! rejected by kind. Every sequence
-//! runs through [`compare`]. This thread adds up what the workers report
+//! runs through [`compare_on`]. This thread adds up what the workers report
 //! and handles each disagreement with a new signature: saved raw
 //! (`<out>/kernel/kernel-<kind>-<hash>.mms` and `.bin`,
 //! [`crate::kernel_artifact`]), minimized ([`crate::kernel_minimize`]),
@@ -26,13 +27,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError, Sender};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use mmdiff_core::op::OpKind;
 use mmdiff_core::rng::SplitMix64;
 use mmdiff_core::run::Runner;
 use mmdiff_core::{Config, Op};
-use mmdiff_kernel::{compare, subset, Environment, Options as Compare, Report};
+use mmdiff_kernel::{compare_on, subset, Environment, Options as Compare, Report};
 use mmdiff_oracle::Oracle;
 
 use crate::fuzz::display::Display;
@@ -43,6 +45,7 @@ use crate::gen::Generator;
 use crate::kernel_artifact::save;
 use crate::kernel_summary::rate;
 pub use crate::kernel_summary::{found_line, Exec, KernelFound, KernelSummary};
+use crate::kernel_target::{Opened, Target};
 
 /// Draws of one op before the position is left out.
 const DRAWS: usize = 8;
@@ -107,6 +110,9 @@ pub fn generate(
 /// What every part of a campaign reads.
 struct Setup<'a> {
     opts: &'a Options,
+    target: &'a Target,
+    /// The kernel the campaign was set up with, for the first worker.
+    first: Mutex<Option<Opened>>,
     env: &'a Environment,
     /// The oracle's config (the machine's memory and swap).
     config: Config,
@@ -118,10 +124,27 @@ struct Setup<'a> {
 fn work(k: usize, c: &Setup, runs: Option<u64>, stop: &AtomicBool, tx: &Sender<Exec>) {
     let (opts, env, config, kinds, start) = (c.opts, c.env, &c.config, &c.kinds, c.start);
     let mut rng = SplitMix64::new(worker_seed(opts.seed, k));
+    let first = c.first.lock().ok().and_then(|mut f| f.take());
+    let mut kernel = match first.map_or_else(|| c.target.open(), Ok) {
+        Ok(kernel) => kernel,
+        Err(e) => {
+            let failed = Exec {
+                worker: k,
+                exec: 0,
+                ops: Vec::new(),
+                rejected: BTreeMap::new(),
+                result: Err(e),
+                after: start.elapsed(),
+            };
+            let _ = tx.send(failed);
+            return;
+        }
+    };
     let mut exec = 0;
     while !stop.load(Ordering::Relaxed) && runs.is_none_or(|r| exec < r) {
         let g = generate(&mut rng, kinds, opts.max_ops, env, config);
-        let result = compare(env, config, &g.ops, &Compare::default()).map_err(|e| e.to_string());
+        let result = compare_on(kernel.as_mut(), config, &g.ops, &Compare::default())
+            .map_err(|e| e.to_string());
         let e = Exec {
             worker: k,
             exec,
@@ -142,16 +165,22 @@ fn share(runs: Option<u64>, k: usize, jobs: usize) -> Option<u64> {
     runs.map(|r| r / jobs as u64 + u64::from((k as u64) < r % jobs as u64))
 }
 
-/// Runs a kernel campaign on `env`. With `--json` the summary object is
-/// the only thing on `out`; lines for people go to `err`.
+/// Runs a kernel campaign on `target`, starting with `first` (a kernel
+/// of `target`, whose environment configures the oracle). With `--json`
+/// the summary object is the only thing on `out`; lines for people go to
+/// `err`.
 pub fn campaign(
     opts: &Options,
-    env: &Environment,
+    target: &Target,
+    first: Opened,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> KernelSummary {
+    let env = &first.env().clone();
     let setup = Setup {
         opts,
+        target,
+        first: Mutex::new(Some(first)),
         env,
         config: env.oracle_config(&Config::default()),
         kinds: kernel_kinds(&opts.allowed),
@@ -159,6 +188,7 @@ pub fn campaign(
     };
     let kinds = &setup.kinds;
     let mut summary = KernelSummary {
+        engine: target.engine_name(),
         kernel: env.kernel_release.clone(),
         seed: opts.seed,
         jobs: opts.jobs,
@@ -258,7 +288,8 @@ fn found(
     log: &mut dyn Write,
 ) -> KernelFound {
     let (opts, env, config) = (c.opts, c.env, &c.config);
-    let dir = opts.out.join("kernel");
+    let engine = c.target.engine_name();
+    let dir = opts.out.join(engine);
     let failure = report
         .divergence
         .as_ref()
@@ -267,7 +298,7 @@ fn found(
     let provenance = vec![
         (
             "found-by".to_string(),
-            format!("mmdiff fuzz --engine kernel --seed {}", opts.seed),
+            format!("mmdiff fuzz --engine {engine} --seed {}", opts.seed),
         ),
         (
             "input".to_string(),
@@ -291,23 +322,30 @@ fn found(
         Err("interrupted".to_string())
     } else {
         let mut quiet = |_: &'static str, _: usize, _: u64| {};
-        crate::kernel_minimize::minimize(env, config, &e.ops, &signature, &mut quiet).and_then(
-            |m| {
-                let path = save(&dir, &m.ops, &m.report, &provenance, ".min")
-                    .map_err(|err| format!("cannot save: {err}"))?;
-                let text = std::fs::read_to_string(&path).unwrap_or_default();
-                display.println(
-                    log,
-                    &format!(
-                        "  minimized to {} ops in {} kernel runs: {}\n{text}",
-                        m.ops.len(),
-                        m.tests,
-                        path.display()
-                    ),
-                );
-                Ok((path, m.ops.len()))
-            },
-        )
+        let minimized = c.target.open().and_then(|mut kernel| {
+            crate::kernel_minimize::minimize(
+                kernel.as_mut(),
+                config,
+                &e.ops,
+                &signature,
+                &mut quiet,
+            )
+        });
+        minimized.and_then(|m| {
+            let path = save(&dir, &m.ops, &m.report, &provenance, ".min")
+                .map_err(|err| format!("cannot save: {err}"))?;
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            display.println(
+                log,
+                &format!(
+                    "  minimized to {} ops in {} kernel runs: {}\n{text}",
+                    m.ops.len(),
+                    m.tests,
+                    path.display()
+                ),
+            );
+            Ok((path, m.ops.len()))
+        })
     };
     KernelFound {
         signature,
@@ -320,18 +358,25 @@ fn found(
     }
 }
 
-/// `mmdiff fuzz --engine kernel ...`; returns the exit code: 0 when the
-/// two agreed on everything, 1 on a disagreement or an engine error, 2
+/// `mmdiff fuzz --engine kernel|qemu ...`; returns the exit code: 0 when
+/// the two agreed on everything, 1 on a disagreement or an engine error, 2
 /// when the engine cannot run here.
 pub fn command(opts: &Options, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
-    let env = match crate::kernel_replay::usable_environment() {
-        Ok(env) => env,
+    let target = match Target::for_engine(opts.engine) {
+        Ok(t) => t,
         Err(e) => {
             let _ = writeln!(err, "mmdiff fuzz: {e}");
             return 2;
         }
     };
-    let s = campaign(opts, &env, out, err);
+    let first = match target.open() {
+        Ok(k) => k,
+        Err(e) => {
+            let _ = writeln!(err, "mmdiff fuzz: {e}");
+            return 2;
+        }
+    };
+    let s = campaign(opts, &target, first, out, err);
     i32::from(!s.found.is_empty() || !s.errors.is_empty())
 }
 

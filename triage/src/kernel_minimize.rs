@@ -3,12 +3,13 @@
 //! The kernel is not a [`mmdiff_core::Model`], so the lockstep minimizer
 //! ([`crate::minimize`]) cannot drive it; the reduction itself is the same
 //! ([`Reducer`]): cut after the divergent op, ddmin over ops, then single-op
-//! deletion to a fixpoint. A candidate is kept when [`compare`] still
+//! deletion to a fixpoint. A candidate is kept when [`compare_on`] still
 //! disagrees with exactly the input's signature; the result is run once
 //! more, and that run's report (with the kernel's view) is returned.
 
 use mmdiff_core::{Config, Op};
-use mmdiff_kernel::{compare, Environment, Options, Report};
+use mmdiff_kernel::machine::Kernel;
+use mmdiff_kernel::{compare_on, Options, Report};
 
 use crate::minimize::reduce::{Progress, Reducer};
 
@@ -26,12 +27,12 @@ pub struct Minimized {
 /// How many leading ops of `ops` a disagreement with `signature` needs,
 /// or `None` when the comparison agrees, disagrees otherwise, or fails.
 fn disagrees(
-    env: &Environment,
+    kernel: &mut dyn Kernel,
     config: &Config,
     ops: &[Op],
     signature: &str,
 ) -> Option<(usize, Report)> {
-    let report = compare(env, config, ops, &Options::default()).ok()?;
+    let report = compare_on(kernel, config, ops, &Options::default()).ok()?;
     let d = report.divergence.as_ref()?;
     if d.signature() != signature {
         return None;
@@ -44,19 +45,19 @@ fn disagrees(
 /// `Err` when `ops` itself does not (any more: the kernel may not repeat
 /// a disagreement that depends on timing or memory pressure).
 pub fn minimize(
-    env: &Environment,
+    kernel: &mut dyn Kernel,
     config: &Config,
     ops: &[Op],
     signature: &str,
     progress: Progress,
 ) -> Result<Minimized, String> {
-    let Some((keep, _)) = disagrees(env, config, ops, signature) else {
+    let Some((keep, _)) = disagrees(kernel, config, ops, signature) else {
         return Err(format!(
             "the input did not disagree with `{signature}` again"
         ));
     };
     let mut reducer = Reducer::new(
-        |candidate: &[Op]| disagrees(env, config, candidate, signature).map(|(k, _)| k),
+        |candidate: &[Op]| disagrees(kernel, config, candidate, signature).map(|(k, _)| k),
         progress,
     );
     reducer.set_phase("ddmin");
@@ -64,7 +65,8 @@ pub fn minimize(
     reducer.set_phase("one-op deletion");
     let items = reducer.delete_each(items);
     let tests = reducer.tests() + 1;
-    match disagrees(env, config, &items, signature) {
+    drop(reducer);
+    match disagrees(kernel, config, &items, signature) {
         Some((keep, report)) => Ok(Minimized {
             ops: items[..keep.min(items.len())].to_vec(),
             report,
@@ -81,6 +83,8 @@ pub fn minimize(
 mod tests {
     use super::*;
     use mmdiff_core::text;
+    use mmdiff_kernel::machine::HostKernel;
+    use mmdiff_kernel::Environment;
 
     #[test]
     fn a_disagreement_is_cut_to_the_ops_it_needs() {
@@ -94,16 +98,26 @@ mod tests {
         let mut quiet = |_: &'static str, _: usize, _: u64| {};
         let config = Config::default();
         if env.unsupported.is_some() {
-            assert!(minimize(&env, &config, &ops, "write/kernel-outcome", &mut quiet).is_err());
+            let mut kernel = HostKernel { env };
+            let m = minimize(
+                &mut kernel,
+                &config,
+                &ops,
+                "write/kernel-outcome",
+                &mut quiet,
+            );
+            assert!(m.is_err());
             return;
         }
         // An oracle told the machine has one page of memory runs out at
         // the second page of the write.
-        let tiny = Environment {
-            mem_pages: 1,
-            ..env
+        let mut tiny = HostKernel {
+            env: Environment {
+                mem_pages: 1,
+                ..env
+            },
         };
-        let m = minimize(&tiny, &config, &ops, "write/kernel-outcome", &mut quiet)
+        let m = minimize(&mut tiny, &config, &ops, "write/kernel-outcome", &mut quiet)
             .expect("the disagreement reproduces");
         let kept: Vec<String> = m.ops.iter().map(text::op_to_string).collect();
         assert_eq!(
@@ -113,7 +127,7 @@ mod tests {
         let d = m.report.divergence.as_ref().expect("the confirming run");
         assert_eq!(d.signature(), "write/kernel-outcome");
         assert!(m.tests > 2, "{}", m.tests);
-        let other = minimize(&tiny, &config, &ops, "read/kernel-outcome", &mut quiet);
+        let other = minimize(&mut tiny, &config, &ops, "read/kernel-outcome", &mut quiet);
         assert!(other.is_err(), "another signature is not this input's");
     }
 }

@@ -20,7 +20,8 @@ use std::time::Instant;
 use mmdiff_core::op::OpKind;
 use mmdiff_core::text::{self, Scenario};
 use mmdiff_core::{bytes, Config, Op};
-use mmdiff_kernel::{compare, Environment, Explained, Options, Report};
+use mmdiff_kernel::machine::Kernel;
+use mmdiff_kernel::{compare_on, Environment, Explained, Options, Report};
 
 use crate::args::UsageError;
 use crate::files::{self, Found};
@@ -33,6 +34,25 @@ pub enum Engine {
     Subject,
     /// The running Linux kernel ([`mmdiff_kernel`]).
     Kernel,
+    /// The kernel of a qemu guest with the HMM test driver
+    /// ([`mmdiff_kernel::guest`]).
+    Qemu,
+}
+
+impl Engine {
+    /// Whether the oracle is compared with a real kernel.
+    pub fn is_kernel(self) -> bool {
+        matches!(self, Engine::Kernel | Engine::Qemu)
+    }
+
+    /// The `--engine` value.
+    pub fn name(self) -> &'static str {
+        match self {
+            Engine::Subject => "subject",
+            Engine::Kernel => "kernel",
+            Engine::Qemu => "qemu",
+        }
+    }
 }
 
 /// Parses `--engine`.
@@ -40,8 +60,9 @@ pub fn parse_engine(value: Option<&str>) -> Result<Engine, UsageError> {
     match value {
         None | Some("subject") => Ok(Engine::Subject),
         Some("kernel") => Ok(Engine::Kernel),
+        Some("qemu") => Ok(Engine::Qemu),
         Some(other) => Err(UsageError(format!(
-            "--engine: expected subject or kernel, found `{other}`"
+            "--engine: expected subject, kernel or qemu, found `{other}`"
         ))),
     }
 }
@@ -94,13 +115,13 @@ fn load(path: &Path) -> Result<(Config, Vec<Op>, Option<Scenario>), String> {
     Ok((config, scenario.ops(), Some(scenario)))
 }
 
-/// Compares one file on `env`.
-pub fn replay_file(env: &Environment, path: &Path) -> FileReport {
+/// Compares one file on `kernel`.
+pub fn replay_file(kernel: &mut dyn Kernel, path: &Path) -> FileReport {
     let display = path.display().to_string();
     let (outcome, scenario) = match load(path) {
         Err(e) => (Outcome::Failed(e), None),
         Ok((config, ops, scenario)) => {
-            let outcome = match compare(env, &config, &ops, &Options::default()) {
+            let outcome = match compare_on(kernel, &config, &ops, &Options::default()) {
                 Ok(r) => Outcome::Compared(Box::new(r)),
                 Err(e) => Outcome::Failed(format!("{display}: {e}")),
             };
@@ -249,20 +270,20 @@ impl Totals {
 }
 
 /// Compares everything `paths` name (directories: every `*.mms` and
-/// `*.bin` below them) on `env`, printing the machine's facts, a line per
-/// file (passing ones unless `quiet`) and the summary.
+/// `*.bin` below them) on `kernel`, printing the machine's facts, a line
+/// per file (passing ones unless `quiet`) and the summary.
 pub fn replay_all(
-    env: &Environment,
+    kernel: &mut dyn Kernel,
     paths: &[PathBuf],
     quiet: bool,
     out: &mut dyn Write,
 ) -> Totals {
     let start = Instant::now();
-    let _ = write!(out, "{env}");
+    let _ = write!(out, "{}", kernel.env());
     let mut totals = Totals::default();
     for found in files::collect(paths, files::is_test_file) {
         let report = match found {
-            Found::File(p) => replay_file(env, &p),
+            Found::File(p) => replay_file(kernel, &p),
             Found::Error(p, e) => FileReport {
                 path: p.display().to_string(),
                 scenario: None,
@@ -288,18 +309,25 @@ pub fn exit_code(totals: &Totals) -> i32 {
     i32::from(totals.disagree + totals.failed > 0)
 }
 
-/// `mmdiff replay --engine kernel <paths>`: exit 0 when everything
+/// `mmdiff replay --engine kernel|qemu <paths>`: exit 0 when everything
 /// agreed, 1 on a disagreement or a failed file, 2 when the engine cannot
 /// run on this machine.
-pub fn command(paths: &[PathBuf], quiet: bool, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
-    let env = match usable_environment() {
-        Ok(env) => env,
+pub fn command(
+    engine: Engine,
+    paths: &[PathBuf],
+    quiet: bool,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> i32 {
+    let opened = crate::kernel_target::Target::for_engine(engine).and_then(|t| t.open());
+    let mut kernel = match opened {
+        Ok(kernel) => kernel,
         Err(e) => {
             let _ = writeln!(err, "mmdiff replay: {e}");
             return 2;
         }
     };
-    let totals = replay_all(&env, paths, quiet, out);
+    let totals = replay_all(kernel.as_mut(), paths, quiet, out);
     if totals.agree + totals.disagree + totals.failed == 0 {
         let _ = writeln!(err, "mmdiff replay: warning: no *.mms or *.bin files found");
     }
@@ -310,14 +338,17 @@ pub fn command(paths: &[PathBuf], quiet: bool, out: &mut dyn Write, err: &mut dy
 mod tests {
     use super::*;
     use crate::files::TempDir;
+    use mmdiff_kernel::machine::HostKernel;
 
     #[test]
     fn engines_parse() {
         assert_eq!(parse_engine(None), Ok(Engine::Subject));
         assert_eq!(parse_engine(Some("subject")), Ok(Engine::Subject));
         assert_eq!(parse_engine(Some("kernel")), Ok(Engine::Kernel));
-        let e = parse_engine(Some("qemu")).unwrap_err();
-        assert!(e.0.contains("subject or kernel"), "{e}");
+        assert_eq!(parse_engine(Some("qemu")), Ok(Engine::Qemu));
+        assert!(Engine::Qemu.is_kernel() && !Engine::Subject.is_kernel());
+        let e = parse_engine(Some("guest")).unwrap_err();
+        assert!(e.0.contains("subject, kernel or qemu"), "{e}");
     }
 
     #[test]
@@ -331,9 +362,11 @@ mod tests {
         };
         // An oracle told the machine has one page of memory runs out at
         // the second write fault; the kernel does not.
-        let tiny = Environment {
-            mem_pages: 1,
-            ..real
+        let mut tiny = HostKernel {
+            env: Environment {
+                mem_pages: 1,
+                ..real
+            },
         };
         let t = TempDir::new("kernel-replay-disagree");
         let p = t.path().join("oom.mms");
@@ -343,7 +376,7 @@ mod tests {
         )
         .unwrap();
         let mut out = Vec::new();
-        let totals = replay_all(&tiny, std::slice::from_ref(&p), false, &mut out);
+        let totals = replay_all(&mut tiny, std::slice::from_ref(&p), false, &mut out);
         let out = String::from_utf8(out).unwrap();
         assert_eq!((totals.agree, totals.disagree, totals.failed), (0, 1, 0));
         assert_eq!(exit_code(&totals), 1);
@@ -370,8 +403,10 @@ mod tests {
         let t = TempDir::new("kernel-replay-parse");
         let p = t.path().join("bad.mms");
         std::fs::write(&p, "mmap p0 m0 anon rw pages=4\nread q7 m0[0..4]\n").unwrap();
-        let env = Environment::default();
-        let r = replay_file(&env, &p);
+        let mut kernel = HostKernel {
+            env: Environment::default(),
+        };
+        let r = replay_file(&mut kernel, &p);
         let lines = r.lines();
         assert_eq!(lines.len(), 1);
         assert!(

@@ -43,6 +43,8 @@ pub struct KernelFound {
 /// What a kernel campaign did.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct KernelSummary {
+    /// `kernel` (this machine's) or `qemu` (a guest's).
+    pub engine: &'static str,
     pub kernel: String,
     pub seed: u64,
     pub jobs: usize,
@@ -112,7 +114,8 @@ impl KernelSummary {
     /// The closing report, for people.
     pub fn lines(&self) -> Vec<String> {
         let mut lines = vec![format!(
-            "kernel fuzz ({}): {} execs, {} ops run of {} generated in {:.1}s ({} execs/s); {} page observations compared; {} disagreement signature{}{}",
+            "{} fuzz ({}): {} execs, {} ops run of {} generated in {:.1}s ({} execs/s); {} page observations compared; {} disagreement signature{}{}",
+            self.engine,
             self.kernel,
             self.execs,
             self.ops,
@@ -175,7 +178,7 @@ impl KernelSummary {
             })
             .collect();
         json!({
-            "engine": "kernel",
+            "engine": self.engine,
             "kernel": self.kernel,
             "seed": self.seed,
             "jobs": self.jobs,

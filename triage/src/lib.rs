@@ -17,6 +17,7 @@ pub mod kernel_fuzz;
 pub mod kernel_minimize;
 pub mod kernel_replay;
 pub mod kernel_summary;
+pub mod kernel_target;
 pub mod minimize;
 pub mod planted;
 pub mod promote;

@@ -395,14 +395,15 @@ pub fn command(argv: &[String], out: &mut dyn Write, err: &mut dyn Write) -> i32
         Err(e) => return crate::usage_error(err, &e, USAGE),
     };
     let paths: Vec<PathBuf> = parsed.positional.iter().map(PathBuf::from).collect();
-    if engine == crate::kernel_replay::Engine::Kernel {
+    if engine.is_kernel() {
         if models != Models::Lockstep {
-            let e = UsageError(
-                "--model runs the models alone; it does not go with --engine kernel".into(),
-            );
+            let e = UsageError(format!(
+                "--model runs the models alone; it does not go with --engine {}",
+                engine.name()
+            ));
             return crate::usage_error(err, &e, USAGE);
         }
-        return crate::kernel_replay::command(&paths, parsed.has("--quiet"), out, err);
+        return crate::kernel_replay::command(engine, &paths, parsed.has("--quiet"), out, err);
     }
     let totals = replay_all(&paths, models, parsed.has("--quiet"), out);
     if totals.passed + totals.failed == 0 {

@@ -146,7 +146,7 @@ fn a_short_kernel_campaign_agrees_and_reports_json() {
 #[test]
 fn engine_usage_errors_exit_2() {
     for args in [
-        &["replay", "--engine", "qemu", "../corpus/conformance"][..],
+        &["replay", "--engine", "guest", "../corpus/conformance"][..],
         &[
             "replay",
             "--engine",

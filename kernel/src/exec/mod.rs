@@ -164,7 +164,7 @@ impl Executor {
         if let Err(reason) = subset::support(op, &self.env) {
             return Ok(KernelOutcome::Skipped {
                 kind: op.kind(),
-                reason,
+                reason: reason.into(),
             });
         }
         Ok(match self.run(op)? {

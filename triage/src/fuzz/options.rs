@@ -269,12 +269,12 @@ pub fn parse_options(argv: &[String], corpus_exists: bool) -> Result<Options, Us
         return Err(UsageError("--allow/--deny leave no op kind".into()));
     }
     o.engine = crate::kernel_replay::parse_engine(p.value("--engine"))?;
-    if o.engine == Engine::Kernel {
+    if o.engine.is_kernel() {
         if o.mode == Mode::Bytes {
-            return Err(UsageError(
-                "--gen bytes does not go with --engine kernel (it generates swarm sequences)"
-                    .into(),
-            ));
+            return Err(UsageError(format!(
+                "--gen bytes does not go with --engine {} (it generates swarm sequences)",
+                o.engine.name()
+            )));
         }
         if crate::kernel_fuzz::kernel_kinds(&o.allowed).is_empty() {
             return Err(UsageError(
@@ -325,8 +325,11 @@ mod tests {
         assert_eq!(parse_options(&[], false).unwrap().engine, Engine::Subject);
         let o = parse_options(&words("--engine kernel --runs 3 --json"), false).unwrap();
         assert_eq!((o.engine, o.runs, o.json), (Engine::Kernel, Some(3), true));
+        let o = parse_options(&words("--engine qemu --time 60"), false).unwrap();
+        assert_eq!(o.engine, Engine::Qemu);
         for bad in [
-            "--engine qemu",
+            "--engine guest",
+            "--engine qemu --gen bytes",
             "--engine kernel --gen bytes",
             "--engine kernel --allow reclaim,hmm-fault",
         ] {
