@@ -17,6 +17,59 @@ pub struct Config {
     pub iommu_chunk: u32,
     /// Pages of memory per device (small, so exhaustion is reachable).
     pub device_pages: u64,
+    /// The kernel version whose rules the models follow where versions
+    /// differ (docs/semantics.md, "Kernel versions"); 6.19 by default.
+    pub kernel: KernelVersion,
+}
+
+/// A kernel version `major.minor`, compared in order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct KernelVersion {
+    pub major: u8,
+    pub minor: u8,
+}
+
+impl KernelVersion {
+    /// The models' baseline (reference §0.1).
+    pub const BASELINE: KernelVersion = KernelVersion::new(6, 19);
+
+    pub const fn new(major: u8, minor: u8) -> KernelVersion {
+        KernelVersion { major, minor }
+    }
+
+    /// `6.12`, or the first two numbers of a release (`6.12.117-amd64`).
+    pub fn parse(s: &str) -> Option<KernelVersion> {
+        let mut numbers = s.split(|c: char| !c.is_ascii_digit());
+        let major = numbers.next()?.parse().ok()?;
+        let minor = numbers.next()?.parse().ok()?;
+        Some(KernelVersion { major, minor })
+    }
+
+    /// `mremap()` moves a range over several VMAs (`remap_move`, Linux
+    /// 6.17, d23cb648e365); before, the range must lie in one VMA.
+    pub fn mremap_moves_vmas(self) -> bool {
+        self >= KernelVersion::new(6, 17)
+    }
+
+    /// A write fault on the huge zero page maps a new THP
+    /// (`do_huge_zero_wp_pmd`, Linux 6.13); before, the PMD is split into
+    /// zero-page PTEs and the PTE fault maps one new page.
+    pub fn thp_on_huge_zero_write(self) -> bool {
+        self >= KernelVersion::new(6, 13)
+    }
+}
+
+impl Default for KernelVersion {
+    fn default() -> Self {
+        KernelVersion::BASELINE
+    }
+}
+
+impl std::fmt::Display for KernelVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}", self.major, self.minor)
+    }
 }
 
 impl Default for Config {
@@ -27,6 +80,7 @@ impl Default for Config {
             swap_slots: 65536,
             iommu_chunk: 64,
             device_pages: 2048,
+            kernel: KernelVersion::BASELINE,
         }
     }
 }
@@ -34,7 +88,8 @@ impl Default for Config {
 impl Config {
     /// A scenario's `#! config:` header: `key=value` words (`window_pages`,
     /// `zone_pages=normal,movable,cma`, `swap_slots`, `iommu_chunk`,
-    /// `device_pages`), defaults for the rest; the result is validated.
+    /// `device_pages`, `kernel=6.12`), defaults for the rest; the result is
+    /// validated.
     pub fn from_header(s: &str) -> Result<Config, String> {
         let mut c = Config::default();
         for word in s.split_whitespace() {
@@ -53,6 +108,13 @@ impl Config {
                 "iommu_chunk" => c.iommu_chunk = small(value)?,
                 "device_pages" => c.device_pages = num(value)?,
                 "swap_slots" => c.swap_slots = num(value)?,
+                "kernel" => {
+                    c.kernel = KernelVersion::parse(value)
+                        .filter(|v| value == v.to_string())
+                        .ok_or_else(|| {
+                            format!("config: kernel: expected a version like 6.12, found `{value}`")
+                        })?
+                }
                 "zone_pages" => {
                     let parts: Vec<&str> = value.split(',').collect();
                     if parts.len() != 3 {

@@ -26,7 +26,7 @@ pub mod state;
 pub mod strategies;
 pub mod text;
 
-pub use config::Config;
+pub use config::{Config, KernelVersion};
 pub use model::Model;
 pub use op::Op;
 pub use outcome::{Errno, Outcome, Payload, Signal};

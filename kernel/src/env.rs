@@ -13,7 +13,7 @@
 use std::fmt;
 use std::path::PathBuf;
 
-use mmdiff_core::Config;
+use mmdiff_core::{Config, KernelVersion};
 
 /// Transparent huge page settings (`/sys/kernel/mm/transparent_hugepage`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -100,10 +100,13 @@ impl Environment {
     /// scenario's sizes) with swap and memory sized like the machine.
     /// Zones: all memory is `normal` (user space cannot ask for movable or
     /// CMA pages, so those ops are not run), swap slots are the swap size.
+    /// The models follow this kernel's version where versions differ (a
+    /// release that does not parse keeps `base`'s).
     pub fn oracle_config(&self, base: &Config) -> Config {
         let mut c = base.clone();
         c.zone_pages = [self.mem_pages.max(1), 0, self.cma_pages];
         c.swap_slots = self.swap_pages;
+        c.kernel = KernelVersion::parse(&self.kernel_release).unwrap_or(base.kernel);
         c
     }
 

@@ -8,7 +8,8 @@
 //! source VMAs are kept, and only the destinations of the VMAs are
 //! unmapped first (what lies under a gap stays). A VMA that may not be
 //! moved with others (`vma_multi_allowed`) keeps the old rule: it must be
-//! the only thing in the range.
+//! the only thing in the range. Before 6.17 the range must lie in one
+//! VMA ([`World::mremap_one_vma`]).
 
 use mmdiff_core::outcome::{Errno, Outcome};
 use mmdiff_core::state::{Entry, VmaState};
@@ -29,6 +30,9 @@ impl World {
     /// `do_mremap()` of a same-size fixed move from `[start, end)` to
     /// `dst`.
     pub fn mremap(&mut self, p: usize, start: u64, end: u64, dst: u64) -> Outcome {
+        if !self.cfg.kernel.mremap_moves_vmas() {
+            return self.mremap_one_vma(p, start, end, dst);
+        }
         let len = end - start;
         // check_mremap_params() → vrm_overlaps(): source and destination
         // overlap.
@@ -36,6 +40,27 @@ impl World {
             return Outcome::Err(Errno::EINVAL);
         }
         self.remap_move(p, start, end, dst)
+    }
+
+    /// Before Linux 6.17 (`do_mremap`, `mremap_to`): the source start
+    /// must be mapped (`vma_lookup`, checked first), then the ranges must
+    /// not overlap; the destination is unmapped, and only then must the
+    /// range lie in that one VMA (`vma_to_resize`), so an `EFAULT` there
+    /// leaves the destination unmapped.
+    fn mremap_one_vma(&mut self, p: usize, start: u64, end: u64, dst: u64) -> Outcome {
+        let len = end - start;
+        let Some(vma) = self.vma_at(p, start) else {
+            return Outcome::Err(Errno::EFAULT);
+        };
+        if dst < end && start < dst + len {
+            return Outcome::Err(Errno::EINVAL);
+        }
+        self.munmap(p, dst, dst + len);
+        if vma.end < end {
+            return Outcome::Err(Errno::EFAULT);
+        }
+        self.move_vma(p, start, end, dst);
+        Outcome::OK
     }
 
     /// `remap_move()`: the VMAs in `[start, end)`, first to last, each

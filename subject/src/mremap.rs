@@ -20,6 +20,9 @@ impl World {
     /// `do_mremap()` of a same-size fixed move from `[start, end)` to
     /// `dst`.
     pub fn mremap(&mut self, p: usize, start: u64, end: u64, dst: u64) -> Outcome {
+        if !self.cfg.kernel.mremap_moves_vmas() {
+            return self.mremap_one_vma(p, start, end, dst);
+        }
         let len = end - start;
         // check_mremap_params(): overlapping source and destination.
         if dst < end && start < dst + len {
@@ -45,6 +48,27 @@ impl World {
         } else {
             Outcome::Err(Errno::EFAULT)
         }
+    }
+
+    /// Before Linux 6.17 (`do_mremap`, `mremap_to`): the source start
+    /// must be mapped (`vma_lookup`, checked first), then the ranges must
+    /// not overlap; the destination is unmapped, and only then must the
+    /// range lie in that one VMA (`vma_to_resize`), so an `EFAULT` there
+    /// leaves the destination unmapped.
+    fn mremap_one_vma(&mut self, p: usize, start: u64, end: u64, dst: u64) -> Outcome {
+        let len = end - start;
+        let Some(vma) = self.vma_at(p, start) else {
+            return Outcome::Err(Errno::EFAULT);
+        };
+        if dst < end && start < dst + len {
+            return Outcome::Err(Errno::EINVAL);
+        }
+        self.munmap(p, dst, dst + len);
+        if vma.end < end {
+            return Outcome::Err(Errno::EFAULT);
+        }
+        self.move_vma(p, start, end, dst);
+        Outcome::OK
     }
 
     /// `mremap_to()` + `move_vma()` of `[start, end)` (inside one VMA) to

@@ -92,8 +92,9 @@ impl World {
 
     /// `do_huge_zero_wp_pmd()`: a write to the huge zero page maps a new
     /// zeroed THP (`vma_alloc_anon_folio_pmd`, whatever the VMA's hint is
-    /// now); without one, the PMD is split into zero-page PTEs and the PTE
-    /// fault proceeds.
+    /// now); without one, or before Linux 6.13 (`do_huge_pmd_wp_page`
+    /// falls back for the huge zero page), the PMD is split into
+    /// zero-page PTEs and the PTE fault proceeds.
     fn do_huge_zero_wp_pmd(
         &mut self,
         p: usize,
@@ -105,7 +106,8 @@ impl World {
         // No THP policy check here: the huge zero page was mapped under
         // the policy, and MADV_NOHUGEPAGE since then does not matter.
         let suitable = vma.start <= start && start + NR <= vma.end;
-        if kind.write && !kind.unshare && suitable {
+        let thp = self.cfg.kernel.thp_on_huge_zero_write();
+        if kind.write && !kind.unshare && suitable && thp {
             if let Some(folio) = self.alloc_folio(World::fault_zone(vma, kind), 9) {
                 self.invalidate(p, start, start + NR, crate::device::Inval::Clear);
                 self.clear_pmd(p, start);

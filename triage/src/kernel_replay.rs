@@ -201,6 +201,48 @@ impl FileReport {
     }
 }
 
+impl Row {
+    fn of(f: &FileReport) -> Row {
+        let path = f.path.clone();
+        let r = match &f.outcome {
+            Outcome::Failed(e) => {
+                return Row {
+                    path,
+                    verdict: "failed",
+                    ops_run: 0,
+                    ops_total: 0,
+                    observations: 0,
+                    note: e.lines().next().unwrap_or_default().to_string(),
+                }
+            }
+            Outcome::Compared(r) => r,
+        };
+        let verdict = match (&r.divergence, r.ops_run) {
+            (Some(_), _) => "disagree",
+            (None, 0) if r.ops_total > 0 => "not expressible",
+            (None, _) => "agree",
+        };
+        let mut notes = Vec::new();
+        if !r.skipped.is_empty() {
+            notes.push(format!("skipped {}", r.skipped_summary()));
+        }
+        if let Some((i, e)) = r.ended {
+            notes.push(format!("ended after op #{i}: {}", e.name()));
+        }
+        if let Some(d) = &r.divergence {
+            notes.push(d.render().lines().next().unwrap_or_default().to_string());
+        }
+        Row {
+            path,
+            verdict,
+            ops_run: r.ops_run,
+            ops_total: r.ops_total,
+            observations: r.observations,
+            note: notes.join("; "),
+        }
+    }
+}
+
 /// Totals of a kernel replay.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Totals {
@@ -213,10 +255,28 @@ pub struct Totals {
     pub skipped: BTreeMap<OpKind, (usize, &'static str)>,
     pub explained: BTreeMap<Explained, u64>,
     pub seconds: f64,
+    /// One row per file, in order, for [`Totals::table`].
+    pub rows: Vec<Row>,
+}
+
+/// One file's line in the agreement table.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Row {
+    pub path: String,
+    /// `agree`, `disagree`, `not expressible` (no op could run) or
+    /// `failed`.
+    pub verdict: &'static str,
+    pub ops_run: usize,
+    pub ops_total: usize,
+    pub observations: u64,
+    /// Ops skipped by kind (`dev-read×2, gup×1`), or why the file failed,
+    /// and where the comparison ended early.
+    pub note: String,
 }
 
 impl Totals {
     fn add(&mut self, f: &FileReport) {
+        self.rows.push(Row::of(f));
         let r = match &f.outcome {
             Outcome::Failed(_) => {
                 self.failed += 1;
@@ -238,6 +298,32 @@ impl Totals {
         for (e, n) in &r.explained {
             *self.explained.entry(*e).or_insert(0) += n;
         }
+    }
+
+    /// The agreement table (markdown): a heading line, the machine, one
+    /// row per file, the summary.
+    pub fn table(&self, title: &str, env: &Environment) -> String {
+        let mut t = format!(
+            "# {title}\n\nKernel {} ({}); {}.\n\n",
+            env.kernel_release,
+            env.arch,
+            self.lines().first().map_or("", |l| l.as_str())
+        );
+        t.push_str("| scenario | verdict | ops run | observations | not run, or why |\n");
+        t.push_str("|---|---|---|---|---|\n");
+        for r in &self.rows {
+            let _ = writeln!(
+                t,
+                "| `{}` | {} | {}/{} | {} | {} |",
+                r.path,
+                r.verdict,
+                r.ops_run,
+                r.ops_total,
+                r.observations,
+                r.note.replace('|', "\\|")
+            );
+        }
+        t
     }
 
     pub fn skipped_ops(&self) -> usize {
@@ -315,6 +401,7 @@ pub fn exit_code(totals: &Totals) -> i32 {
 pub fn command(
     engine: Engine,
     paths: &[PathBuf],
+    table: Option<&Path>,
     quiet: bool,
     out: &mut dyn Write,
     err: &mut dyn Write,
@@ -330,6 +417,14 @@ pub fn command(
     let totals = replay_all(kernel.as_mut(), paths, quiet, out);
     if totals.agree + totals.disagree + totals.failed == 0 {
         let _ = writeln!(err, "mmdiff replay: warning: no *.mms or *.bin files found");
+    }
+    if let Some(path) = table {
+        let title = format!("Oracle and {} kernel, scenario by scenario", engine.name());
+        let text = totals.table(&title, kernel.env());
+        if let Err(e) = files::write_atomic(path, text.as_bytes()) {
+            let _ = writeln!(err, "mmdiff replay: {}: cannot write: {e}", path.display());
+            return 1;
+        }
     }
     exit_code(&totals)
 }
@@ -375,10 +470,28 @@ mod tests {
             "# two pages\nmmap p0 m0 anon rw pages=2\nwrite p0 m0[0..2] = 1\n",
         )
         .unwrap();
+        // A scenario of pins only: nothing the host kernel can run.
+        let pins = t.path().join("pins.mms");
+        std::fs::write(
+            &pins,
+            "gup p0 m0[0..1] pin longterm -> h0\ngup p0 m0[0..1] pin -> h1\n",
+        )
+        .unwrap();
         let mut out = Vec::new();
-        let totals = replay_all(&mut tiny, std::slice::from_ref(&p), false, &mut out);
+        let totals = replay_all(&mut tiny, &[p.clone(), pins.clone()], false, &mut out);
+        let table = totals.table("Oracle and kernel", &tiny.env);
+        for row in [
+            format!("| `{}` | disagree | 2/2 |", p.display()),
+            format!(
+                "| `{}` | not expressible | 0/2 | 0 | skipped gup×2 |",
+                pins.display()
+            ),
+        ] {
+            assert!(table.contains(&row), "`{row}` missing:\n{table}");
+        }
+        assert!(table.starts_with("# Oracle and kernel\n"), "{table}");
         let out = String::from_utf8(out).unwrap();
-        assert_eq!((totals.agree, totals.disagree, totals.failed), (0, 1, 0));
+        assert_eq!((totals.agree, totals.disagree, totals.failed), (1, 1, 0));
         assert_eq!(exit_code(&totals), 1);
         let headline = format!(
             "DISAGREE {}: op #1 `write p0 m0[0..2] = 1`: outcomes differ",
@@ -392,7 +505,7 @@ mod tests {
             "--- oracle",
             "    oracle view:",
             "    kernel view:",
-            "kernel engine: 1 files: 0 agree, 1 disagree, 0 failed;",
+            "kernel engine: 2 files: 1 agree, 1 disagree, 0 failed; 2 of 4 ops run, 2 skipped;",
         ] {
             assert!(out.contains(expected), "`{expected}` missing:\n{out}");
         }

@@ -329,7 +329,7 @@ pub fn replay_all(paths: &[PathBuf], models: Models, quiet: bool, out: &mut dyn 
 
 pub const USAGE: &str = "\
 usage: mmdiff replay <files or dirs...> [--model oracle|subject]
-                     [--engine subject|kernel] [--quiet]
+                     [--engine subject|kernel|qemu] [--table FILE.md] [--quiet]
 
 Runs scenario files (*.mms) and fuzz byte files (any other name; in
 directories: *.bin) on the oracle and the subject in lockstep: after every
@@ -346,7 +346,13 @@ diff. Directories are searched recursively.
                 and observed through /proc after every op (prints the
                 machine's facts first, then PASS or DISAGREE per file with
                 the ops skipped by kind and the page observations
-                compared; expectations are not checked)
+                compared; expectations are not checked); or qemu: the same
+                against a qemu guest kernel with the HMM test driver
+                (scripts/guest/build.sh builds it or reuses its cache; one
+                boot for all files)
+  --table F     with --engine kernel or qemu: also write a markdown table,
+                one row per file (agree / disagree / not expressible /
+                failed, ops run, observations, ops skipped by kind)
   -q, --quiet   print only failures and the summary
 
 Exit status: 0 when everything passed, 1 on any failure or disagreement,
@@ -363,6 +369,10 @@ const OPTS: &[Opt] = &[
     },
     Opt {
         names: &["--engine"],
+        takes_value: true,
+    },
+    Opt {
+        names: &["--table"],
         takes_value: true,
     },
 ];
@@ -403,7 +413,13 @@ pub fn command(argv: &[String], out: &mut dyn Write, err: &mut dyn Write) -> i32
             ));
             return crate::usage_error(err, &e, USAGE);
         }
-        return crate::kernel_replay::command(engine, &paths, parsed.has("--quiet"), out, err);
+        let table = parsed.value("--table").map(PathBuf::from);
+        let quiet = parsed.has("--quiet");
+        return crate::kernel_replay::command(engine, &paths, table.as_deref(), quiet, out, err);
+    }
+    if parsed.value("--table").is_some() {
+        let e = UsageError("--table goes with --engine kernel or qemu".into());
+        return crate::usage_error(err, &e, USAGE);
     }
     let totals = replay_all(&paths, models, parsed.has("--quiet"), out);
     if totals.passed + totals.failed == 0 {

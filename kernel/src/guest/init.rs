@@ -61,10 +61,18 @@ pub fn channel_path(cmdline: &str) -> Option<String> {
         .map(|p| p.to_string())
 }
 
-/// Opens the channel for reading and writing; a serial line is put in raw
-/// mode (no echo, no line editing, no CR/LF translation), so records pass
-/// byte for byte.
+/// How long the channel device may take to appear (a virtio port is
+/// created when the device has been probed, possibly after init starts).
+const CHANNEL_WAIT: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// Opens the channel for reading and writing, once it exists; a serial
+/// line is put in raw mode (no echo, no line editing, no CR/LF
+/// translation), so records pass byte for byte.
 pub fn open_channel(path: &str) -> std::io::Result<File> {
+    let start = std::time::Instant::now();
+    while !Path::new(path).exists() && start.elapsed() < CHANNEL_WAIT {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
     let file = OpenOptions::new().read(true).write(true).open(path)?;
     if let Ok(mut t) = termios::tcgetattr(file.as_fd()) {
         termios::cfmakeraw(&mut t);

@@ -125,11 +125,21 @@ impl Guest {
             .map_err(|e| guest_error(format!("console log: {e}")))?;
         let start = Instant::now();
         let script = scripts_dir().join("boot.sh");
+        let device = std::env::var("MMDIFF_GUEST_CHANNEL_DEVICE").unwrap_or("virtio".into());
+        let channel = if device == "virtio" {
+            "/dev/vport0p1"
+        } else {
+            "/dev/ttyS1"
+        };
         let qemu = Command::new("bash")
             .arg(&script)
             .arg(&image.kernel)
             .arg(&image.initramfs)
+            .arg(format!("mmdiff.channel={channel}"))
             .env("MMDIFF_GUEST_CHANNEL", &socket)
+            // A virtio serial port by default: an 8250 line costs an
+            // exit per byte, and an observation is tens of kilobytes.
+            .env("MMDIFF_GUEST_CHANNEL_DEVICE", &device)
             .stdin(Stdio::null())
             .stdout(console.try_clone().map_err(guest_error)?)
             .stderr(console)
