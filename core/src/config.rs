@@ -58,6 +58,15 @@ impl KernelVersion {
     pub fn thp_on_huge_zero_write(self) -> bool {
         self >= KernelVersion::new(6, 13)
     }
+
+    /// `MADV_COLLAPSE` collapses a block none of whose PTEs is writable
+    /// (after fork, say); before, the scan ends with `SCAN_PAGE_RO`
+    /// (`EINVAL`). Absent on 6.12, present on 6.18: the check's removal
+    /// was discussed on linux-mm in September 2025, so 6.18 is taken as
+    /// the first version.
+    pub fn collapses_read_only_ptes(self) -> bool {
+        self >= KernelVersion::new(6, 18)
+    }
 }
 
 impl Default for KernelVersion {

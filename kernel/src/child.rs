@@ -13,7 +13,7 @@ use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 
 use crate::layout::{AREA_BASE, AREA_LEN, PAGE_SIZE};
 use crate::sys;
-use crate::wire::{self, Command, Reply};
+use crate::wire::{self, Command, Reply, DMIRROR_READ, DMIRROR_SNAPSHOT, DMIRROR_WRITE};
 
 /// Exit codes of a scenario process that could not serve (the controller
 /// reports the process as gone either way).
@@ -70,6 +70,10 @@ fn serve(sock: OwnedFd) -> i32 {
         return EXIT_SETUP;
     }
     drop(pidfd);
+    // This process's mirrors (`/dev/hmm_dmirror<d>`), opened on first
+    // use: a mirror belongs to the mm of the process that opened it, so a
+    // forked child starts without any (the descriptors are closed above).
+    let mut mirrors: [Option<OwnedFd>; 4] = Default::default();
     loop {
         let Ok((bytes, mut fds)) = wire::recv(&sock, None) else {
             return 0;
@@ -106,11 +110,91 @@ fn serve(sock: OwnedFd) -> i32 {
             Command::Store { addr, values } => (store(addr, &values), None),
             Command::Splice { addr, pages } => splice(addr, pages),
             Command::Peek { addr } => (peek(addr), None),
+            Command::Dmirror {
+                dev,
+                request,
+                addr,
+                npages,
+                values,
+            } => (
+                dmirror(&mut mirrors, dev, request, addr, npages, &values),
+                None,
+            ),
         };
         let attached: Vec<i32> = pipe.iter().map(|p| p.as_raw_fd()).collect();
         if wire::send(&sock, &reply.encode(), &attached).is_err() {
             return 0;
         }
+    }
+}
+
+/// One HMM test driver ioctl on the mirror of device `dev`.
+fn dmirror(
+    mirrors: &mut [Option<OwnedFd>; 4],
+    dev: u8,
+    request: u8,
+    addr: u64,
+    npages: u64,
+    values: &[u64],
+) -> Reply {
+    let failed = |errno| Reply::Dmirror {
+        errno,
+        cpages: 0,
+        faults: 0,
+        buffer: Vec::new(),
+    };
+    let Some(slot) = mirrors.get_mut(dev as usize) else {
+        return failed(libc::ENODEV);
+    };
+    if slot.is_none() {
+        match std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(format!("/dev/hmm_dmirror{dev}"))
+        {
+            Ok(f) => *slot = Some(OwnedFd::from(f)),
+            Err(e) => return failed(e.raw_os_error().unwrap_or(libc::EIO)),
+        }
+    }
+    let Some(fd) = slot.as_ref() else {
+        return failed(libc::EIO);
+    };
+    let page = PAGE_SIZE as usize;
+    let pages = npages as usize;
+    let mut buffer = vec![
+        0u8;
+        if request == DMIRROR_SNAPSHOT {
+            pages
+        } else {
+            pages * page
+        }
+    ];
+    if request == DMIRROR_WRITE {
+        for (i, v) in values.iter().enumerate().take(pages) {
+            buffer[i * page..i * page + 8].copy_from_slice(&v.to_le_bytes());
+        }
+    }
+    let mut cmd = [addr, 0, npages, 0, 0];
+    let errno = sys::dmirror_ioctl(fd, request, &mut cmd, &mut buffer)
+        .err()
+        .unwrap_or(0);
+    let buffer = match request {
+        DMIRROR_READ if errno == 0 => buffer
+            .chunks(page)
+            .map(|p| {
+                let mut first = [0u8; 8];
+                first.copy_from_slice(&p[..8]);
+                u64::from_le_bytes(first)
+            })
+            .collect(),
+        DMIRROR_SNAPSHOT if errno == 0 => buffer.iter().map(|&b| u64::from(b)).collect(),
+        _ => Vec::new(),
+    };
+    Reply::Dmirror {
+        errno,
+        cpages: cmd[3],
+        faults: cmd[4],
+        buffer,
     }
 }
 

@@ -87,6 +87,9 @@ pub struct Environment {
     /// Whether io_uring fixed buffers (long-term `FOLL_WRITE` pins from
     /// user space) can be registered.
     pub io_uring_fixed_buffers: Probe,
+    /// The HMM test driver's devices (`/dev/hmm_dmirror<d>`) present:
+    /// `lib/test_hmm.c` built in or loaded (the qemu guest has 0-3).
+    pub hmm_devices: Vec<u8>,
     /// Whether `MADV_DONTNEED` of a whole PMD block frees the emptied PTE
     /// table (`CONFIG_PT_RECLAIM`), found by trying it; false when THP is
     /// off or the try failed, which only ends more comparisons early.
@@ -165,7 +168,7 @@ impl Environment {
             out.push("pagemap reports the exclusive bit of a PMD mapping's first page for all its pages (Linux 6.15+): the oracle's bits are compared the same way".into());
         }
         if !self.soft_dirty {
-            out.push("no soft-dirty tracking (CONFIG_MEM_SOFT_DIRTY off): soft-dirty bits are not compared, clear-soft-dirty write-protects nothing".into());
+            out.push("no soft-dirty tracking (CONFIG_MEM_SOFT_DIRTY off): soft-dirty bits are not compared, and clear-soft-dirty is not run (it write-protects nothing there, the models always do; a device-mirror snapshot shows the difference)".into());
         }
         if let Some(ms) = self.thp.khugepaged_sleep_ms {
             out.push(format!(
@@ -246,6 +249,20 @@ impl fmt::Display for Environment {
             Probe::Unavailable(e) => writeln!(
                 f,
                 "  io_uring fixed buffers (long-term pins): unavailable: {e}"
+            )?,
+        }
+        match self.hmm_devices.as_slice() {
+            [] => writeln!(
+                f,
+                "  HMM test driver: none (device ops are not expressible)"
+            )?,
+            devs => writeln!(
+                f,
+                "  HMM test driver: {}",
+                devs.iter()
+                    .map(|d| format!("/dev/hmm_dmirror{d}"))
+                    .collect::<Vec<_>>()
+                    .join(" ")
             )?,
         }
         writeln!(
@@ -353,6 +370,9 @@ mod probe {
             Ok(()) => super::Probe::Available,
             Err(e) => super::Probe::Unavailable(nix::errno::Errno::from_raw(e).desc().into()),
         };
+        env.hmm_devices = (0..4u8)
+            .filter(|d| std::path::Path::new(&format!("/dev/hmm_dmirror{d}")).exists())
+            .collect();
         env.pt_reclaim = env
             .thp
             .pmd_pages

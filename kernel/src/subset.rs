@@ -13,7 +13,7 @@ use crate::env::Environment;
 
 /// The op kinds the kernel engine can run (some only with certain
 /// arguments, see [`support`]): the `--allow` list of a kernel campaign.
-pub const EXPRESSIBLE_KINDS: [OpKind; 14] = [
+pub const EXPRESSIBLE_KINDS: [OpKind; 17] = [
     OpKind::Mmap,
     OpKind::Munmap,
     OpKind::Mprotect,
@@ -28,7 +28,20 @@ pub const EXPRESSIBLE_KINDS: [OpKind; 14] = [
     OpKind::Gup,
     OpKind::Release,
     OpKind::DmaRead,
+    OpKind::DevRead,
+    OpKind::DevWrite,
+    OpKind::DevSnapshot,
 ];
+
+/// Whether `env` can run some op of `kind` at all: the device ops need
+/// the HMM test driver.
+pub fn kind_available(kind: OpKind, env: &Environment) -> bool {
+    let device = matches!(
+        kind,
+        OpKind::DevRead | OpKind::DevWrite | OpKind::DevSnapshot
+    );
+    EXPRESSIBLE_KINDS.contains(&kind) && (!device || !env.hmm_devices.is_empty())
+}
 
 /// Whether the kernel engine runs `op` on `env`: `Err(reason)` when it
 /// cannot.
@@ -51,8 +64,14 @@ pub fn support(op: &Op, env: &Environment) -> Result<(), &'static str> {
         | Op::Exit { .. }
         | Op::Read { .. }
         | Op::Write { .. }
-        | Op::ClearSoftDirty { .. }
         | Op::DmaRead { .. } => Ok(()),
+        // Without CONFIG_MEM_SOFT_DIRTY `clear_refs` 4 write-protects
+        // nothing (`clear_soft_dirty` is empty) but still invalidates
+        // device mirrors; the models always write-protect.
+        Op::ClearSoftDirty { .. } if env.soft_dirty => Ok(()),
+        Op::ClearSoftDirty { .. } => {
+            Err("CONFIG_MEM_SOFT_DIRTY is off: clear_refs write-protects nothing (the models always do)")
+        }
         Op::File { fs, .. } => match fs {
             FsKind::Tmpfs => Ok(()),
             FsKind::Ext4 if env.disk_dir.is_some() => Ok(()),
@@ -67,6 +86,13 @@ pub fn support(op: &Op, env: &Environment) -> Result<(), &'static str> {
                 Ok(())
             } else {
                 Err("only `gup get fast` (vmsplice's read-only get_user_pages_fast) is user-space triggerable")
+            }
+        }
+        Op::DevRead { d, .. } | Op::DevWrite { d, .. } | Op::DevSnapshot { d, .. } => {
+            if env.hmm_devices.contains(&d.0) {
+                Ok(())
+            } else {
+                Err("no HMM test driver device (lib/test_hmm.c, /dev/hmm_dmirror<d>) here")
             }
         }
         Op::Release { dirty: false, .. } => Ok(()),

@@ -426,6 +426,34 @@ pub fn with_probe_page<T>(probe: impl FnOnce(u64) -> T) -> Result<T, Errno> {
     }
 }
 
+/// `_IOWR('H', nr, struct hmm_dmirror_cmd)` (lib/test_hmm_uapi.h: the
+/// command is five `__u64`s, 40 bytes).
+pub fn dmirror_request(nr: u8) -> u64 {
+    (3 << 30) | (40 << 16) | (u64::from(b'H') << 8) | u64::from(nr)
+}
+
+/// One HMM test driver ioctl on `fd`: `cmd` is `{addr, ptr, npages,
+/// cpages, faults}`, `buffer` the user buffer `ptr` points at (at least
+/// `npages` pages for READ/WRITE, `npages` bytes for SNAPSHOT). The
+/// driver's `cpages` and `faults` are written back into `cmd`.
+pub fn dmirror_ioctl(
+    fd: &OwnedFd,
+    nr: u8,
+    cmd: &mut [u64; 5],
+    buffer: &mut [u8],
+) -> Result<(), Errno> {
+    cmd[1] = buffer.as_mut_ptr() as u64;
+    // SAFETY: `cmd` is a live, writable `struct hmm_dmirror_cmd`; the
+    // driver reads or writes at most `npages` pages (or bytes) of `ptr`,
+    // which the callers size `buffer` for, and both outlive the call.
+    let r = unsafe { libc::ioctl(fd.as_raw_fd(), dmirror_request(nr) as _, cmd.as_mut_ptr()) };
+    if r < 0 {
+        Err(last_errno())
+    } else {
+        Ok(())
+    }
+}
+
 /// Whether `MADV_DONTNEED` of a whole PMD block frees the block's emptied
 /// PTE table (`CONFIG_PT_RECLAIM`, Linux 6.14+): a page is written (a PTE
 /// table appears), the whole block zapped, the block advised

@@ -29,6 +29,12 @@ pub const MAX_CHUNK_PAGES: u32 = 4096;
 /// Descriptors one message may carry.
 const MAX_FDS: usize = 2;
 
+/// `HMM_DMIRROR_READ`, `WRITE` and `SNAPSHOT`: the request numbers of
+/// [`Command::Dmirror`] (lib/test_hmm_uapi.h).
+pub const DMIRROR_READ: u8 = 0;
+pub const DMIRROR_WRITE: u8 = 1;
+pub const DMIRROR_SNAPSHOT: u8 = 4;
+
 /// A command for a scenario process.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Command {
@@ -86,6 +92,18 @@ pub enum Command {
     Peek {
         addr: u64,
     },
+    /// An ioctl of the HMM test driver (`lib/test_hmm.c`) on this
+    /// process's mirror of device `dev` (`/dev/hmm_dmirror<dev>`, opened
+    /// on first use): `struct hmm_dmirror_cmd` over `npages` pages from
+    /// `addr`; for `HMM_DMIRROR_WRITE`, `values[i]` starts page `i` of the
+    /// buffer (the rest of the page is zero).
+    Dmirror {
+        dev: u8,
+        request: u8,
+        addr: u64,
+        npages: u64,
+        values: Vec<u64>,
+    },
 }
 
 /// A reply of a scenario process.
@@ -104,6 +122,16 @@ pub enum Reply {
     /// `vmsplice`: bytes spliced, or the errno; with the pipe when any
     /// page was taken.
     Spliced { bytes: u64, errno: i32 },
+    /// A `Dmirror` ioctl: 0 or the errno, `cpages` and `faults` as the
+    /// driver set them, and the buffer: the `u64` at the start of each
+    /// page (`READ`), or one protection byte per page (`SNAPSHOT`, one
+    /// value per byte); empty otherwise.
+    Dmirror {
+        errno: i32,
+        cpages: u64,
+        faults: u64,
+        buffer: Vec<u64>,
+    },
 }
 
 /// Why talking to a scenario process failed.
@@ -276,6 +304,10 @@ impl<'a> Reader<'a> {
         let v = self.u64()?;
         u32::try_from(v).map_err(|_| WireError::Malformed(format!("{v} is not a u32")))
     }
+    fn u8(&mut self) -> Result<u8, WireError> {
+        let v = self.u64()?;
+        u8::try_from(v).map_err(|_| WireError::Malformed(format!("{v} is not a u8")))
+    }
     fn values(&mut self) -> Result<Vec<u64>, WireError> {
         let n = self.u64()?;
         if n > MAX_CHUNK_PAGES as u64 {
@@ -319,6 +351,18 @@ impl Command {
             Command::Store { addr, values } => Writer::new(9).u64(*addr).values(values),
             Command::Splice { addr, pages } => Writer::new(10).u64(*addr).u64(*pages as u64),
             Command::Peek { addr } => Writer::new(11).u64(*addr),
+            Command::Dmirror {
+                dev,
+                request,
+                addr,
+                npages,
+                values,
+            } => Writer::new(12)
+                .u64(u64::from(*dev))
+                .u64(u64::from(*request))
+                .u64(*addr)
+                .u64(*npages)
+                .values(values),
         }
         .0
     }
@@ -367,6 +411,13 @@ impl Command {
                 pages: r.u32()?,
             },
             11 => Command::Peek { addr: r.u64()? },
+            12 => Command::Dmirror {
+                dev: r.u8()?,
+                request: r.u8()?,
+                addr: r.u64()?,
+                npages: r.u64()?,
+                values: r.values()?,
+            },
             t => return Err(WireError::Malformed(format!("command tag {t}"))),
         };
         r.end()?;
@@ -387,6 +438,16 @@ impl Reply {
                 }
             }
             Reply::Spliced { bytes, errno } => Writer::new(4).u64(*bytes).i32(*errno),
+            Reply::Dmirror {
+                errno,
+                cpages,
+                faults,
+                buffer,
+            } => Writer::new(5)
+                .i32(*errno)
+                .u64(*cpages)
+                .u64(*faults)
+                .values(buffer),
         }
         .0
     }
@@ -408,6 +469,12 @@ impl Reply {
             4 => Reply::Spliced {
                 bytes: r.u64()?,
                 errno: r.i32()?,
+            },
+            5 => Reply::Dmirror {
+                errno: r.i32()?,
+                cpages: r.u64()?,
+                faults: r.u64()?,
+                buffer: r.values()?,
             },
             t => return Err(WireError::Malformed(format!("reply tag {t}"))),
         };
@@ -431,6 +498,13 @@ mod tests {
                 offset: 4096,
             },
             Command::Unmap { addr: 1, len: 2 },
+            Command::Dmirror {
+                dev: 1,
+                request: 1,
+                addr: 1 << 40,
+                npages: 2,
+                values: vec![7, 8],
+            },
             Command::Protect {
                 addr: 1,
                 len: 2,
@@ -461,6 +535,12 @@ mod tests {
         }
         let replies = [
             Reply::Hello { pid: 42 },
+            Reply::Dmirror {
+                errno: 0,
+                cpages: 2,
+                faults: 1,
+                buffer: vec![3, 4],
+            },
             Reply::Status { errno: -1 },
             Reply::Access {
                 values: vec![5, 6],

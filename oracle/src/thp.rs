@@ -492,6 +492,7 @@ impl World {
         }
         // hpage_collapse_scan_pmd / __collapse_huge_page_isolate.
         let mut values = vec![0u64; PMD_PAGES as usize];
+        let mut writable = false;
         for (i, page) in (s..s + NR).enumerate() {
             match self.entry(p, page) {
                 None
@@ -503,6 +504,7 @@ impl World {
                     if bits.uffd_wp {
                         return Err(Next(Errno::EINVAL)); // SCAN_PTE_UFFD_WP
                     }
+                    writable |= bits.write;
                     let Some((folio, sub)) = entry_folio(&e) else {
                         return Err(Next(Errno::EINVAL)); // SCAN_PAGE_NULL
                     };
@@ -524,6 +526,11 @@ impl World {
                 // SCAN_PTE_NON_PRESENT (default errno).
                 Some(_) => return Err(Next(Errno::EINVAL)),
             }
+        }
+        // SCAN_PAGE_RO before the check went (no PTE of the block
+        // writable, as after fork).
+        if !writable && !self.cfg.kernel.collapses_read_only_ptes() {
+            return Err(Next(Errno::EINVAL));
         }
         // SCAN_ALLOC_HUGE_PAGE_FAIL ends the walk.
         let folio = self.alloc_folio(vma.zone, 9).ok_or(Stop(Errno::ENOMEM))?;

@@ -183,7 +183,10 @@ pub fn campaign(
         first: Mutex::new(Some(first)),
         env,
         config: env.oracle_config(&Config::default()),
-        kinds: kernel_kinds(&opts.allowed),
+        kinds: kernel_kinds(&opts.allowed)
+            .into_iter()
+            .filter(|&k| subset::kind_available(k, env))
+            .collect(),
         start: Instant::now(),
     };
     let kinds = &setup.kinds;

@@ -45,7 +45,9 @@ mod procs;
 use crate::layout::{Layout, PAGE_SIZE};
 use crate::subset;
 use crate::sys;
-use crate::wire::{self, Command, Reply, MAX_CHUNK_PAGES};
+use crate::wire::{
+    self, Command, Reply, DMIRROR_READ, DMIRROR_SNAPSHOT, DMIRROR_WRITE, MAX_CHUNK_PAGES,
+};
 pub use args::errno_name;
 use args::{advice_value, errno_text, prot_bits};
 
@@ -313,6 +315,11 @@ impl Executor {
                 }
                 self.access(p, &range, Some(fill)).map(Ok)
             }
+            Op::DevRead { d, p, range } => self.dmirror(p, d.0, &range, DMIRROR_READ, None),
+            Op::DevWrite { d, p, range, fill } => {
+                self.dmirror(p, d.0, &range, DMIRROR_WRITE, Some(fill))
+            }
+            Op::DevSnapshot { d, p, range } => self.dmirror(p, d.0, &range, DMIRROR_SNAPSHOT, None),
             Op::ClearSoftDirty { p } => {
                 let Some(pid) = self.procs[p.index()].as_ref().map(|x| x.pid) else {
                     return enoent;
@@ -424,6 +431,66 @@ impl Executor {
             (Reply::Access { .. }, _) => Ok(None),
             (other, _) => Err(self.proc_error(p, format!("unexpected reply {other:?}"))),
         }
+    }
+
+    /// An HMM test driver ioctl by process `p` on its mirror of device
+    /// `dev` over `range` (`HMM_DMIRROR_READ`, `WRITE` or `SNAPSHOT`), in
+    /// the models' outcome form: `{cpages, faults}` with the values read
+    /// (indexed by window page), or the protection bytes.
+    fn dmirror(
+        &mut self,
+        p: ProcId,
+        dev: u8,
+        range: &PageRange,
+        request: u8,
+        fill: Option<Fill>,
+    ) -> Result<Result<Outcome, i32>, ExecError> {
+        if !self.has(p) {
+            return Ok(Ok(Outcome::Err(Errno::ENOENT)));
+        }
+        let Some((start, end)) = self.config.abs_range(range) else {
+            return Ok(Ok(Outcome::Err(Errno::EINVAL)));
+        };
+        let values = match fill {
+            Some(fill) => (range.start..range.end)
+                .map(|page| fill.value_at(u64::from(page)))
+                .collect(),
+            None => Vec::new(),
+        };
+        let cmd = Command::Dmirror {
+            dev,
+            request,
+            addr: self.layout.addr_of_page(start),
+            npages: end - start,
+            values,
+        };
+        let (reply, _) = self.call(p, &cmd, &[])?;
+        let Reply::Dmirror {
+            errno,
+            cpages,
+            faults,
+            buffer,
+        } = reply
+        else {
+            return Err(self.proc_error(p, format!("unexpected reply {reply:?}")));
+        };
+        if errno != 0 {
+            return Ok(Err(errno));
+        }
+        let payload = match request {
+            DMIRROR_READ => Payload::Dev {
+                cpages,
+                faults,
+                data: Some((u64::from(range.start), buffer)),
+            },
+            DMIRROR_SNAPSHOT => Payload::Snapshot(buffer.iter().map(|&b| b as u8).collect()),
+            _ => Payload::Dev {
+                cpages,
+                faults,
+                data: None,
+            },
+        };
+        Ok(Ok(Outcome::Ok(payload)))
     }
 
     /// CPU reads or writes page by page, in chunks that fit a message.

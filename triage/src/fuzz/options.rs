@@ -86,7 +86,7 @@ pub const USAGE: &str = "\
 usage: mmdiff fuzz [--time SECS] [--seed N] [--jobs N] [--runs N] [--max-ops N]
                    [--allow KIND,...] [--deny KIND,...] [--gen swarm|bytes]
                    [--corpus DIR] [--no-promote] [--out DIR] [--stop-on-divergence]
-                   [--engine subject|kernel] [--json] [--quiet]
+                   [--engine subject|kernel|qemu] [--json] [--quiet]
 
 Runs op sequences on the oracle and the subject in lockstep (digests
 compared after every op, full states and invariants at the end, an exact
@@ -123,7 +123,9 @@ the corpus already records that signature.
                  comments) under <out>/kernel/; it mutates no corpus and
                  promotes nothing. --json reports execs, ops, ops skipped
                  and draws rejected by kind, page observations and the
-                 disagreements
+                 disagreements. qemu: the same against a qemu guest kernel
+                 (scripts/guest; one guest per job and one per
+                 minimization; saved under <out>/qemu/)
   --json         final summary as JSON on stdout
   --quiet        no progress display
 
