@@ -398,15 +398,12 @@ pub fn cpu_store(addr: u64, value: u64) -> Result<(), i32> {
 
 // -------------------------------------------------------------- probes
 
-/// Maps one private anonymous page anywhere, writes `1` to it, runs
-/// `probe` with its address and unmaps it. For the environment probes
-/// (soft-dirty and pfn visibility in `/proc/self/pagemap`, io_uring
-/// buffer registration), which need a real page of their own.
-pub fn with_probe_page<T>(probe: impl FnOnce(u64) -> T) -> Result<T, Errno> {
-    let len = 4096;
+/// Maps `len` bytes of private anonymous memory anywhere, runs `probe`
+/// with the address and unmaps it: the environment probes' own memory.
+fn with_probe_area<T>(len: usize, probe: impl FnOnce(u64) -> T) -> Result<T, Errno> {
     // SAFETY: a new anonymous mapping at an address the kernel chooses
-    // (so it overlaps nothing); written only through the raw pointer
-    // below, unmapped before returning, never referenced afterwards.
+    // (so it overlaps nothing); the probes touch it only inside it,
+    // through raw pointers, and it is unmapped before returning.
     unsafe {
         let p = libc::mmap(
             std::ptr::null_mut(),
@@ -419,11 +416,35 @@ pub fn with_probe_page<T>(probe: impl FnOnce(u64) -> T) -> Result<T, Errno> {
         if p == libc::MAP_FAILED {
             return Err(last_errno());
         }
-        std::ptr::write_volatile(p as *mut u64, 1);
         let out = probe(p as u64);
         libc::munmap(p, len);
         Ok(out)
     }
+}
+
+/// Writes `value` at `addr` of a probe area.
+fn probe_store(addr: u64, value: u64) {
+    // SAFETY: `addr` lies in a live, writable probe area
+    // ([`with_probe_area`]) and is 8-byte aligned.
+    unsafe { std::ptr::write_volatile(addr as *mut u64, value) }
+}
+
+/// `madvise` of `[addr, addr + len)` inside a probe area.
+fn probe_advise(addr: u64, len: usize, advice: i32) -> bool {
+    // SAFETY: the range lies in a live probe area ([`with_probe_area`]),
+    // which nothing but the probe references.
+    unsafe { libc::madvise(addr as *mut libc::c_void, len, advice) == 0 }
+}
+
+/// Maps one private anonymous page anywhere, writes `1` to it, runs
+/// `probe` with its address and unmaps it. For the environment probes
+/// (soft-dirty and pfn visibility in `/proc/self/pagemap`, io_uring
+/// buffer registration), which need a real page of their own.
+pub fn with_probe_page<T>(probe: impl FnOnce(u64) -> T) -> Result<T, Errno> {
+    with_probe_area(4096, |addr| {
+        probe_store(addr, 1);
+        probe(addr)
+    })
 }
 
 /// `_IOWR('H', nr, struct hmm_dmirror_cmd)` (lib/test_hmm_uapi.h: the
@@ -461,38 +482,22 @@ pub fn dmirror_ioctl(
 /// fault map a THP (`do_huge_pmd_anonymous_page` needs `pmd_none`), which
 /// smaps shows as `AnonHugePages`. False when THP cannot be used at all.
 pub fn pt_reclaim_probe(pmd_bytes: usize) -> bool {
-    let len = 2 * pmd_bytes;
-    // SAFETY: a new anonymous mapping at an address the kernel chooses,
-    // written only inside it through raw pointers, unmapped before
-    // returning and never referenced afterwards.
-    unsafe {
-        let p = libc::mmap(
-            std::ptr::null_mut(),
-            len,
-            libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-            -1,
-            0,
-        );
-        if p == libc::MAP_FAILED {
-            return false;
+    with_probe_area(2 * pmd_bytes, |area| {
+        let block = area.next_multiple_of(pmd_bytes as u64);
+        probe_store(block, 1);
+        let zapped = probe_advise(block, pmd_bytes, libc::MADV_DONTNEED)
+            && probe_advise(block, pmd_bytes, libc::MADV_HUGEPAGE);
+        if zapped {
+            probe_store(block, 2);
         }
-        let block = (p as usize).next_multiple_of(pmd_bytes);
-        std::ptr::write_volatile(block as *mut u64, 1);
-        let ok = libc::madvise(block as *mut libc::c_void, pmd_bytes, libc::MADV_DONTNEED) == 0
-            && libc::madvise(block as *mut libc::c_void, pmd_bytes, libc::MADV_HUGEPAGE) == 0;
-        if ok {
-            std::ptr::write_volatile(block as *mut u64, 2);
-        }
-        let huge = ok
+        zapped
             && std::fs::read_to_string("/proc/self/smaps").is_ok_and(|smaps| {
                 crate::observe::parse_smaps(&smaps)
                     .iter()
-                    .any(|m| m.start == block as u64 && m.anon_huge_kb > 0)
-            });
-        libc::munmap(p, len);
-        huge
-    }
+                    .any(|m| m.start == block && m.anon_huge_kb > 0)
+            })
+    })
+    .unwrap_or(false)
 }
 
 /// `io_uring_setup` + `IORING_REGISTER_BUFFERS` of `[addr, addr + len)`:
