@@ -340,6 +340,9 @@ const SETTLE_WAIT: std::time::Duration = std::time::Duration::from_millis(10);
 /// How many times khugepaged's collapses are followed within one step.
 const KHUGEPAGED_ROUNDS: u32 = 4;
 
+/// Pages only the kernel maps (fault-around), per process.
+type KernelOnly = std::collections::BTreeSet<(mmdiff_core::op::ProcId, u64)>;
+
 /// An op that ran on both sides: its index, the op, the two outcomes.
 type Step<'a> = Option<(usize, &'a Op, Outcome, KernelOutcome)>;
 
@@ -360,7 +363,7 @@ impl Views<'_> {
         oracle: &Runner<Oracle>,
         kernel: &mut dyn Machine,
         report: &mut Report,
-    ) -> Result<(View, View), ExecError> {
+    ) -> Result<(View, View, KernelOnly), ExecError> {
         let mut kernel_view = kernel.observe()?;
         for _ in 0..SETTLE_TRIES {
             if !explained::unsettled(&kernel_view) {
@@ -371,6 +374,7 @@ impl Views<'_> {
             kernel_view = kernel.observe()?;
         }
         let mut oracle_view = project(oracle.state(), self.env.soft_dirty);
+        let mut kernel_only = KernelOnly::new();
         report.observations += kernel_view.pages();
         let n = explained::split_page_cache_folios(&mut kernel_view);
         note(report, Explained::LargePageCache, n);
@@ -385,13 +389,14 @@ impl Views<'_> {
             };
             let (stripped, n) = explained::strip_fault_around(&kernel_view, &oracle_view, &touched);
             note(report, Explained::FaultAround, n);
+            kernel_only = explained::removed_pages(&kernel_view, &stripped);
             kernel_view = stripped;
         }
         let w = self.config.window_pages;
         coalesce_anon_vmas(&mut oracle_view, w);
         let n = coalesce_anon_vmas(&mut kernel_view, w);
         note(report, Explained::AnonVmaMerge, n);
-        Ok((oracle_view, kernel_view))
+        Ok((oracle_view, kernel_view, kernel_only))
     }
 
     /// Compares after `step`; records the divergence and returns false
@@ -406,10 +411,14 @@ impl Views<'_> {
         kernel: &mut dyn Machine,
         report: &mut Report,
     ) -> Result<bool, ExecError> {
-        let (oracle_view, kernel_view) = self.observe(&step, oracle, kernel, report)?;
-        let outcome_differs = step
-            .as_ref()
-            .is_some_and(|(_, _, o, k)| KernelOutcome::Done(o.clone()) != *k);
+        let (oracle_view, kernel_view, kernel_only) =
+            self.observe(&step, oracle, kernel, report)?;
+        let outcome_differs = step.as_ref().is_some_and(|(_, op, o, k)| {
+            let (k, n) =
+                explained::snapshot_without_fault_around(op, o, k, &kernel_only, self.config);
+            note(report, Explained::FaultAround, n);
+            KernelOutcome::Done(o.clone()) != k
+        });
         if !outcome_differs && oracle_view == kernel_view {
             return Ok(true);
         }

@@ -87,7 +87,7 @@ impl Explained {
                 "pagemap bit 56 of a PMD-mapped page is the first page's (Linux 6.15+ pagemap_pmd_range); the oracle's bit is rewritten the same way"
             }
             Explained::FaultAround => {
-                "fault-around mapped cached file pages next to a faulting one (do_fault_around, fault_around_bytes); those kernel-only mappings are not compared"
+                "fault-around mapped cached file pages next to a faulting one (do_fault_around, fault_around_bytes); those kernel-only mappings are not compared, nor their bytes in a device snapshot"
             }
             Explained::Khugepaged => {
                 "khugepaged collapsed a MADV_HUGEPAGE block between ops; the oracle collapsed the same block (MADV_COLLAPSE) before the views were compared"
@@ -335,6 +335,70 @@ pub fn empty_table_kept(
                 overlaps(&new.vmas, b) && !reclaimed
             })
     })
+}
+
+/// The pages of `before` that are not in `after`, per process: what a
+/// rewrite of a view took out.
+pub fn removed_pages(before: &View, after: &View) -> std::collections::BTreeSet<(ProcId, u64)> {
+    let mut out = std::collections::BTreeSet::new();
+    for p in &before.procs {
+        let kept: std::collections::BTreeSet<u64> = after
+            .procs
+            .iter()
+            .filter(|a| a.id == p.id)
+            .flat_map(|a| a.pages.iter().map(|pg| pg.page))
+            .collect();
+        out.extend(
+            p.pages
+                .iter()
+                .filter(|pg| !kept.contains(&pg.page))
+                .map(|pg| (p.id, pg.page)),
+        );
+    }
+    out
+}
+
+/// A `dev-snapshot` (`HMM_DMIRROR_SNAPSHOT`, a walk without faults) also
+/// reports the pages fault-around mapped, which the models never map:
+/// the kernel's bytes of those pages (`kernel_only`, the pages the
+/// fault-around rewrite took out of the kernel's view) are replaced by
+/// the oracle's. Returns the outcome to compare and how many bytes
+/// changed; any other op's outcome is returned as it is.
+pub fn snapshot_without_fault_around(
+    op: &mmdiff_core::Op,
+    oracle: &mmdiff_core::outcome::Outcome,
+    kernel: &crate::exec::KernelOutcome,
+    kernel_only: &std::collections::BTreeSet<(ProcId, u64)>,
+    config: &mmdiff_core::Config,
+) -> (crate::exec::KernelOutcome, u64) {
+    use crate::exec::KernelOutcome;
+    use mmdiff_core::outcome::{Outcome, Payload};
+    let unchanged = (kernel.clone(), 0);
+    let mmdiff_core::Op::DevSnapshot { p, range, .. } = op else {
+        return unchanged;
+    };
+    let Some((start, _)) = config.abs_range(range) else {
+        return unchanged;
+    };
+    let (
+        Outcome::Ok(Payload::Snapshot(theirs)),
+        KernelOutcome::Done(Outcome::Ok(Payload::Snapshot(ours))),
+    ) = (oracle, kernel)
+    else {
+        return unchanged;
+    };
+    let mut bytes = ours.clone();
+    let mut changed = 0;
+    for (i, (b, o)) in bytes.iter_mut().zip(theirs).enumerate() {
+        if b != o && kernel_only.contains(&(*p, start + i as u64)) {
+            *b = *o;
+            changed += 1;
+        }
+    }
+    (
+        KernelOutcome::Done(Outcome::Ok(Payload::Snapshot(bytes))),
+        changed,
+    )
 }
 
 /// Pages an op faulted in directly, per process: `[start, end)` absolute.
