@@ -490,6 +490,39 @@ pub fn strip_fault_around(kernel: &View, oracle: &View, accessed: &Accessed) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_snapshot_takes_the_oracle_bytes_of_fault_around_pages_only() {
+        use crate::exec::KernelOutcome;
+        use mmdiff_core::op::{DevId, PageRange, SlotId};
+        use mmdiff_core::outcome::{Outcome, Payload};
+        let config = mmdiff_core::Config::default();
+        let range = PageRange::new(SlotId(0), 4, 7);
+        let op = mmdiff_core::Op::DevSnapshot {
+            d: DevId(0),
+            p: ProcId(0),
+            range,
+        };
+        let start = config.abs_range(&range).expect("in the window").0;
+        let snapshot = |b: Vec<u8>| Outcome::Ok(Payload::Snapshot(b));
+        let oracle = snapshot(vec![2, 0, 0]);
+        let kernel = KernelOutcome::Done(snapshot(vec![2, 2, 2]));
+        // Page start+1 was mapped by fault-around only; start+2 was not
+        // taken out of the view, so its byte still differs.
+        let only: std::collections::BTreeSet<(ProcId, u64)> =
+            [(ProcId(0), start + 1), (ProcId(1), start + 2)].into();
+        let (k, n) = snapshot_without_fault_around(&op, &oracle, &kernel, &only, &config);
+        assert_eq!((k, n), (KernelOutcome::Done(snapshot(vec![2, 0, 2])), 1));
+        // Other ops are left alone.
+        let read = mmdiff_core::Op::Read {
+            p: ProcId(0),
+            range,
+        };
+        assert_eq!(
+            snapshot_without_fault_around(&read, &oracle, &kernel, &only, &config),
+            (kernel.clone(), 0)
+        );
+    }
     use crate::view::{PageView, ProcView, VmaView};
     use mmdiff_core::op::{FileId, Prot};
     use mmdiff_core::state::HugeHint;
