@@ -4,13 +4,16 @@
 //! Workers ([`worker`], `--jobs` threads) make inputs three ways: the
 //! state-aware swarm generator ([`crate::gen`]: each op drawn from the
 //! oracle's canonical state after the previous one, each sequence with a
-//! random subset of op kinds and random weights), structure-aware
-//! mutations ([`mmdiff_core::mutate`]) of corpus scenarios and of
-//! sequences that reached a new state transition or op-kind pair
-//! ([`pool`]), or, with `--gen bytes`, random bytes through the shared
-//! entry point ([`mmdiff_harness::run_bytes`]). Every input runs on both
-//! models in lockstep with digest checks ([`Check::Digest`]: cheap per op,
-//! full comparison at the end, an exact re-run when anything differs).
+//! random subset of op kinds and random weights), mutations of corpus
+//! scenarios and of sequences that reached a new state transition or
+//! op-kind pair ([`pool`]: structure-aware edits by
+//! [`mmdiff_core::mutate`], or a prefix extended by the generator), or,
+//! with `--gen bytes`, random bytes through the shared entry point
+//! ([`mmdiff_harness::run_bytes`]). Generation comes first and mutations
+//! get a fixed share of the work, measured in the state the ops walk, not
+//! in inputs (see [`worker`]). Every input runs on both models in
+//! lockstep with digest checks ([`Check::Digest`]: cheap per op, full
+//! comparison at the end, an exact re-run when anything differs).
 //!
 //! This thread collects what the workers find: each divergence with a new
 //! signature is saved raw ([`artifact`]), minimized and promoted into the
@@ -93,14 +96,11 @@ pub fn campaign_with<A: Model, B: Model>(
         (None, out, Some(err))
     };
     let _ = writeln!(log, "seed: {}", opts.seed);
-    let seeds = match (&opts.corpus, opts.mode) {
-        (Some(dir), Mode::Swarm) => {
-            let (seeds, problems) = pool::load_seeds(dir, &opts.allowed);
-            summary.problems.extend(problems);
-            seeds
-        }
-        _ => Vec::new(),
-    };
+    // Read by the first worker that mutates, on the campaign's clock.
+    let seeds = pool::Seeds::new(
+        opts.corpus.clone().filter(|_| opts.mode == Mode::Swarm),
+        &opts.allowed,
+    );
     let shared = Shared::new(opts.jobs);
     let (tx, rx) = mpsc::channel::<Hit>();
     let start = Instant::now();
@@ -109,7 +109,7 @@ pub fn campaign_with<A: Model, B: Model>(
     let mut signatures = BTreeSet::new();
     std::thread::scope(|scope| {
         for k in 0..opts.jobs {
-            let (tx, seeds, shared) = (tx.clone(), seeds.clone(), &shared);
+            let (tx, seeds, shared) = (tx.clone(), &seeds, &shared);
             let runs = share(opts.runs, k, opts.jobs);
             scope.spawn(move || {
                 crate::planted::with_active(planted, || {
@@ -141,6 +141,7 @@ pub fn campaign_with<A: Model, B: Model>(
             display.update(status_sink(&mut status, log), line, elapsed);
         }
     });
+    summary.problems.extend(seeds.problems().iter().cloned());
     summary.seconds = start.elapsed().as_secs_f64();
     summary.execs = shared.execs.load(Ordering::Relaxed);
     summary.ops = shared.ops.load(Ordering::Relaxed);

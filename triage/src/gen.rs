@@ -131,12 +131,34 @@ impl Generator {
         }
     }
 
+    /// Makes the last ranges of `ops` (ops already run) the hot ones, so
+    /// that what follows them acts on their pages first.
+    pub fn follow(&mut self, ops: &[Op]) {
+        if let Some(hot) = &mut self.hot {
+            for r in ops.iter().filter_map(Op::range) {
+                if hot.len() == HOT_RANGES {
+                    hot.remove(0);
+                }
+                hot.push(r);
+            }
+        }
+    }
+
     /// The next op, drawn from the canonical state after the previous one.
     pub fn next_op(&mut self, rng: &mut SplitMix64, state: &State) -> Op {
         if let Some(op) = self.pending.pop() {
             return op;
         }
-        let kind = self.swarm.pick(rng);
+        // Nothing is mapped yet (a fresh machine, or everything unmapped):
+        // most op kinds need a mapping to do anything but fail, so map
+        // one first, nine times in ten. Drawn from the swarm weights
+        // alone, the first mmap comes after about eleven ops, and half of
+        // all sequences never map anything.
+        let kind = if self.needs_mapping(state) && rng.below(10) != 0 {
+            OpKind::Mmap
+        } else {
+            self.swarm.pick(rng)
+        };
         let op = OpGen {
             rng,
             state,
@@ -175,6 +197,14 @@ impl Generator {
             }
         }
         op
+    }
+
+    /// True when a live process could map something and none maps
+    /// anything (and this sequence's swarm has `mmap`).
+    fn needs_mapping(&self, state: &State) -> bool {
+        self.swarm.weights.iter().any(|(k, _)| *k == OpKind::Mmap)
+            && !state.procs.is_empty()
+            && state.procs.iter().all(|p| p.vmas.is_empty())
     }
 }
 
@@ -311,6 +341,28 @@ impl OpGen<'_> {
         PageRange::new(slot, a, a + n)
     }
 
+    /// A protection for `mprotect` of `range`: mostly one that differs
+    /// from the VMA's at the range's start (the same one changes nothing),
+    /// otherwise any.
+    fn new_prot(&mut self, p: ProcId, range: PageRange) -> Prot {
+        let w = u64::from(self.window());
+        let at = w * (u64::from(range.slot.0) + 1) + u64::from(range.start);
+        let current = self
+            .proc_state(p)
+            .and_then(|ps| ps.vmas.iter().find(|v| v.start <= at && at < v.end))
+            .map(|v| v.prot);
+        match current {
+            Some(c) if self.chance(4, 5) => {
+                let others: Vec<Prot> = [Prot::R, Prot::None, Prot::RW]
+                    .into_iter()
+                    .filter(|x| *x != c)
+                    .collect();
+                others[self.below(others.len() as u64) as usize]
+            }
+            _ => self.prot(),
+        }
+    }
+
     /// One whole VMA of process `p`, if it has any.
     fn whole_vma(&mut self, p: ProcId) -> Option<PageRange> {
         let w = u64::from(self.window());
@@ -436,10 +488,11 @@ impl OpGen<'_> {
             }
             OpKind::Mprotect => {
                 let p = self.proc();
+                let range = self.range(p);
                 Op::Mprotect {
                     p,
-                    range: self.range(p),
-                    prot: self.prot(),
+                    range,
+                    prot: self.new_prot(p, range),
                 }
             }
             OpKind::Madvise => {
@@ -987,6 +1040,44 @@ mod tests {
         assert!(
             size * 1.5 < spread_size,
             "{size:.0} vs {spread_size:.0} pages"
+        );
+    }
+
+    #[test]
+    fn sequences_map_something_first_and_mprotect_changes_protections() {
+        let mut rng = SplitMix64::new(2);
+        let (mut first_mmaps, mut mprotects, mut changes) = (0, 0, 0);
+        for _ in 0..200 {
+            let mut gen = Generator::new(&mut rng, &OpKind::ALL);
+            let mut runner = Runner::<Oracle>::new(&Config::default()).expect("oracle starts");
+            for i in 0..20 {
+                let op = gen.next_op(&mut rng, runner.state());
+                first_mmaps += usize::from(i == 0 && op.kind() == OpKind::Mmap);
+                if let Op::Mprotect { p, range, prot } = op {
+                    let w = u64::from(runner.state().window_pages);
+                    let at = w * (u64::from(range.slot.0) + 1) + u64::from(range.start);
+                    let vma = runner
+                        .state()
+                        .procs
+                        .iter()
+                        .filter(|x| x.id == p)
+                        .flat_map(|x| &x.vmas)
+                        .find(|v| v.start <= at && at < v.end);
+                    if let Some(v) = vma {
+                        mprotects += 1;
+                        changes += usize::from(v.prot != prot);
+                    }
+                }
+                runner.step(&op, None).expect("no panic");
+            }
+        }
+        assert!(
+            first_mmaps > 160,
+            "{first_mmaps}/200 sequences start with mmap"
+        );
+        assert!(
+            changes * 4 > mprotects * 3,
+            "{changes}/{mprotects} change the protection"
         );
     }
 

@@ -4,7 +4,8 @@
 //! Coverage of the model's *state*, not of its code: the campaign needs no
 //! instrumented build.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use mmdiff_core::op::OpKind;
 use mmdiff_core::rng::SplitMix64;
@@ -56,12 +57,54 @@ pub fn load_seeds(corpus: &Path, allowed: &[OpKind]) -> (Vec<Vec<Op>>, Vec<Strin
     (seeds, problems)
 }
 
+/// A campaign's corpus scenarios, read when a worker first needs them
+/// (its first mutation, see [`super::worker`]), once for all workers: a
+/// bug found before that never pays for reading the corpus.
+#[derive(Debug)]
+pub struct Seeds {
+    /// `None`: no corpus.
+    dir: Option<PathBuf>,
+    allowed: Vec<OpKind>,
+    loaded: OnceLock<(Vec<Vec<Op>>, Vec<String>)>,
+}
+
+impl Seeds {
+    pub fn new(dir: Option<PathBuf>, allowed: &[OpKind]) -> Seeds {
+        Seeds {
+            dir,
+            allowed: allowed.to_vec(),
+            loaded: OnceLock::new(),
+        }
+    }
+
+    /// The scenarios ([`load_seeds`]), read on the first call.
+    pub fn get(&self) -> &[Vec<Op>] {
+        &self
+            .loaded
+            .get_or_init(|| match &self.dir {
+                Some(dir) => load_seeds(dir, &self.allowed),
+                None => (Vec::new(), Vec::new()),
+            })
+            .0
+    }
+
+    /// What could not be read, if the corpus was read at all.
+    pub fn problems(&self) -> &[String] {
+        self.loaded.get().map_or(&[], |(_, p)| p)
+    }
+}
+
 impl Pool {
     pub fn new(seeds: Vec<Vec<Op>>) -> Pool {
         Pool {
             seeds,
             found: Vec::new(),
         }
+    }
+
+    /// Adds corpus scenarios (never evicted).
+    pub fn add_seeds(&mut self, seeds: &[Vec<Op>]) {
+        self.seeds.extend_from_slice(seeds);
     }
 
     pub fn len(&self) -> usize {
@@ -118,6 +161,18 @@ mod tests {
         assert_eq!(seeds[0][0].kind(), OpKind::Mmap);
         assert_eq!(problems.len(), 1, "{problems:?}");
         assert!(problems[0].contains("d.mms:1:"), "{problems:?}");
+    }
+
+    #[test]
+    fn seeds_are_read_on_first_use() {
+        let t = TempDir::new("pool-lazy");
+        std::fs::write(t.path().join("a.mms"), "mmap p0 m0 anon rw pages=1\n").unwrap();
+        std::fs::write(t.path().join("b.mms"), "mmap p0 m0 nonsense\n").unwrap();
+        let seeds = Seeds::new(Some(t.path().to_path_buf()), &OpKind::ALL);
+        assert!(seeds.problems().is_empty());
+        assert_eq!(seeds.get().len(), 1);
+        assert_eq!(seeds.problems().len(), 1, "{:?}", seeds.problems());
+        assert!(Seeds::new(None, &OpKind::ALL).get().is_empty());
     }
 
     #[test]

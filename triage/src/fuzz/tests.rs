@@ -202,3 +202,21 @@ fn stop_on_divergence_ends_an_unbounded_campaign() {
     assert_eq!(s.found.len(), 1);
     assert!(s.execs > 0);
 }
+
+#[test]
+fn the_corpus_is_read_when_a_worker_first_mutates() {
+    let t = TempDir::new("fuzz-lazy-corpus");
+    let corpus = t.path().join("corpus");
+    std::fs::create_dir_all(&corpus).unwrap();
+    std::fs::write(corpus.join("a.mms"), "mmap p0 m0 nonsense\n").unwrap();
+    let opts = |runs| Options {
+        corpus: Some(corpus.clone()),
+        ..quiet(runs, 1, &t.path().join("out"))
+    };
+    // Within the warm-up every input is generated: the corpus is not read.
+    let s = campaign_with::<Clean, Clean>(&opts(8), &mut Vec::new(), &mut Vec::new());
+    assert!(s.problems.is_empty(), "{:?}", s.problems);
+    let s = campaign_with::<Clean, Clean>(&opts(400), &mut Vec::new(), &mut Vec::new());
+    assert_eq!(s.problems.len(), 1, "{:?}", s.problems);
+    assert!(s.problems[0].contains("a.mms:1:"), "{:?}", s.problems);
+}
