@@ -67,6 +67,23 @@ impl KernelVersion {
     pub fn collapses_read_only_ptes(self) -> bool {
         self >= KernelVersion::new(6, 18)
     }
+
+    /// `migrate_vma_setup` can select a PMD-mapped THP whole
+    /// (`MIGRATE_VMA_SELECT_COMPOUND`) and test_hmm migrates it as a
+    /// device-private THP (Linux 6.19); before, the collection splits it
+    /// and every page migrates as a small folio.
+    pub fn migrates_device_thps(self) -> bool {
+        self >= KernelVersion::new(6, 19)
+    }
+
+    /// test_hmm's MIGRATE_TO_DEV maps a migrated page WRITE in the device
+    /// table only if its source entry was `MIGRATE_PFN_WRITE` (6.19, the
+    /// device THP series); before, also a page with no source page (a hole
+    /// or the zero page) in a `VM_WRITE` VMA
+    /// (`dmirror_migrate_alloc_and_copy`).
+    pub fn dmirror_maps_holes_writable(self) -> bool {
+        self < KernelVersion::new(6, 19)
+    }
 }
 
 impl Default for KernelVersion {

@@ -13,7 +13,9 @@ use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 
 use crate::layout::{AREA_BASE, AREA_LEN, PAGE_SIZE};
 use crate::sys;
-use crate::wire::{self, Command, Reply, DMIRROR_READ, DMIRROR_SNAPSHOT, DMIRROR_WRITE};
+use crate::wire::{
+    self, Command, Reply, DMIRROR_MIGRATE_TO_DEV, DMIRROR_READ, DMIRROR_SNAPSHOT, DMIRROR_WRITE,
+};
 
 /// Exit codes of a scenario process that could not serve (the controller
 /// reports the process as gone either way).
@@ -116,10 +118,12 @@ fn serve(sock: OwnedFd) -> i32 {
                 addr,
                 npages,
                 values,
-            } => (
-                dmirror(&mut mirrors, dev, request, addr, npages, &values),
-                None,
-            ),
+            } => dmirror(&mut mirrors, dev, request, addr, npages, &values),
+            Command::CloseMirror { dev } => {
+                let slot = mirrors.get_mut(dev as usize).and_then(Option::take);
+                let errno = if slot.is_some() { 0 } else { libc::ENOENT };
+                (Reply::Status { errno }, None)
+            }
         };
         let attached: Vec<i32> = pipe.iter().map(|p| p.as_raw_fd()).collect();
         if wire::send(&sock, &reply.encode(), &attached).is_err() {
@@ -128,7 +132,8 @@ fn serve(sock: OwnedFd) -> i32 {
     }
 }
 
-/// One HMM test driver ioctl on the mirror of device `dev`.
+/// One HMM test driver ioctl on the mirror of device `dev`, with a
+/// duplicate of the mirror's descriptor when this ioctl opened it.
 fn dmirror(
     mirrors: &mut [Option<OwnedFd>; 4],
     dev: u8,
@@ -136,23 +141,33 @@ fn dmirror(
     addr: u64,
     npages: u64,
     values: &[u64],
-) -> Reply {
-    let failed = |errno| Reply::Dmirror {
-        errno,
-        cpages: 0,
-        faults: 0,
-        buffer: Vec::new(),
+) -> (Reply, Option<OwnedFd>) {
+    let failed = |errno| {
+        let reply = Reply::Dmirror {
+            errno,
+            cpages: 0,
+            faults: 0,
+            buffer: Vec::new(),
+        };
+        (reply, None)
     };
     let Some(slot) = mirrors.get_mut(dev as usize) else {
         return failed(libc::ENODEV);
     };
+    let mut opened = None;
     if slot.is_none() {
-        match std::fs::OpenOptions::new()
+        let file = std::fs::OpenOptions::new()
             .read(true)
             .write(true)
-            .open(format!("/dev/hmm_dmirror{dev}"))
-        {
-            Ok(f) => *slot = Some(OwnedFd::from(f)),
+            .open(format!("/dev/hmm_dmirror{dev}"));
+        match file.and_then(|f| {
+            let fd = OwnedFd::from(f);
+            fd.try_clone().map(|dup| (fd, dup))
+        }) {
+            Ok((fd, dup)) => {
+                *slot = Some(fd);
+                opened = Some(dup);
+            }
             Err(e) => return failed(e.raw_os_error().unwrap_or(libc::EIO)),
         }
     }
@@ -179,7 +194,7 @@ fn dmirror(
         .err()
         .unwrap_or(0);
     let buffer = match request {
-        DMIRROR_READ if errno == 0 => buffer
+        DMIRROR_READ | DMIRROR_MIGRATE_TO_DEV if errno == 0 => buffer
             .chunks(page)
             .map(|p| {
                 let mut first = [0u8; 8];
@@ -190,12 +205,13 @@ fn dmirror(
         DMIRROR_SNAPSHOT if errno == 0 => buffer.iter().map(|&b| u64::from(b)).collect(),
         _ => Vec::new(),
     };
-    Reply::Dmirror {
+    let reply = Reply::Dmirror {
         errno,
         cpages: cmd[3],
         faults: cmd[4],
         buffer,
-    }
+    };
+    (reply, opened)
 }
 
 fn status(r: Result<(), sys::Errno>) -> Reply {

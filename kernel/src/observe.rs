@@ -10,6 +10,14 @@
 //! zero page; `/proc/kpagecount` the page's mapcount; the value is loaded
 //! by the scenario process itself.
 //!
+//! Device memory (the HMM test driver's): a device-private page is a
+//! non-present entry whose swap type is `SWP_DEVICE_WRITE` or `_READ` and
+//! whose offset is the device pfn; its value is never read (any CPU
+//! access migrates it back). A device-coherent page is present, on a pfn
+//! `/proc/kpageflags` reports as `NOPAGE`: only its identity and the
+//! exclusive bit are known, and the process loads its value like any
+//! other.
+//!
 //! Nothing here changes what later ops do: values are read only from
 //! present pages (a read of a missing page would fault it in) and not from
 //! the zero pages (they read 0). A CPU load in the process's own address
@@ -44,9 +52,22 @@ const PM_UFFD_WP: u64 = 1 << 57;
 const PM_SWAP: u64 = 1 << 62;
 const PM_PRESENT: u64 = 1 << 63;
 
+/// A swap entry's type is pagemap's low five bits
+/// (`MAX_SWAPFILES_SHIFT`), its offset (for device entries the pfn) the
+/// bits above, up to bit 54.
+const SWP_TYPE_BITS: u32 = 5;
+/// `SWP_DEVICE_WRITE` and `SWP_DEVICE_READ` (include/linux/swap.h): the
+/// device types sit just below `SWP_PTE_MARKER`, the last of the 32 types,
+/// whatever else is configured (`CONFIG_DEVICE_PRIVATE` must be, for
+/// device-private entries to exist at all).
+const SWP_DEVICE_WRITE: u64 = 27;
+const SWP_DEVICE_READ: u64 = 28;
+
 const KPF_ANON: u64 = 1 << 12;
 const KPF_COMPOUND_HEAD: u64 = 1 << 15;
 const KPF_COMPOUND_TAIL: u64 = 1 << 16;
+/// No online `struct page` behind the pfn: ZONE_DEVICE memory.
+const KPF_NOPAGE: u64 = 1 << 20;
 const KPF_ZERO_PAGE: u64 = 1 << 24;
 
 /// `PAGEMAP_SCAN` categories (include/uapi/linux/fs.h).
@@ -189,12 +210,12 @@ fn page_view(
         }
         let pmd = huge.iter().any(|&(s, e)| s <= addr && addr < e);
         let frame = frames.frame(pfn, entry & PM_EXCLUSIVE != 0)?;
-        if matches!(frame, Frame::Folio { .. }) {
+        if matches!(frame, Frame::Folio { .. } | Frame::Device { .. }) {
             value = Some(0);
         }
         PageState::Present { pmd, frame }
     } else {
-        PageState::Swapped
+        swap_state(entry)
     };
     Ok(Some(PageView {
         page,
@@ -203,6 +224,21 @@ fn page_view(
         uffd_wp: entry & PM_UFFD_WP != 0,
         value,
     }))
+}
+
+/// A non-present entry of pagemap: a device-private page (a swap entry of
+/// a device type, whose offset is the pfn; test_hmm's device folios are
+/// small before 6.19) or a swapped page.
+fn swap_state(entry: u64) -> PageState {
+    let word = entry & PM_PFN_MASK;
+    match word & ((1 << SWP_TYPE_BITS) - 1) {
+        t @ (SWP_DEVICE_WRITE | SWP_DEVICE_READ) => PageState::DevicePrivate {
+            write: t == SWP_DEVICE_WRITE,
+            folio: word >> SWP_TYPE_BITS,
+            page: 0,
+        },
+        _ => PageState::Swapped,
+    }
 }
 
 /// Address ranges of `[start, end)` mapped by PMD leaves.
@@ -303,6 +339,15 @@ impl Frames {
 
     fn frame(&mut self, pfn: u64, exclusive: bool) -> Result<Frame, String> {
         let f = self.flags_of(pfn)?;
+        if f & KPF_NOPAGE != 0 {
+            // Device-coherent memory: one folio per pfn (test_hmm's device
+            // folios are small before 6.19).
+            return Ok(Frame::Device {
+                folio: pfn,
+                page: 0,
+                exclusive,
+            });
+        }
         let (head, order) = self.folio_of(pfn)?;
         if f & KPF_ZERO_PAGE != 0 {
             return Ok(if order > 0 {
@@ -444,6 +489,34 @@ fn vma_view(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn device_private_entries_are_told_from_swap_by_their_type() {
+        let pfn = 0xfcf_0012;
+        let word = |t: u64| PM_SWAP | (pfn << SWP_TYPE_BITS) | t;
+        assert_eq!(
+            swap_state(word(SWP_DEVICE_WRITE)),
+            PageState::DevicePrivate {
+                write: true,
+                folio: pfn,
+                page: 0
+            }
+        );
+        assert_eq!(
+            swap_state(word(SWP_DEVICE_READ) | PM_SOFT_DIRTY | PM_EXCLUSIVE),
+            PageState::DevicePrivate {
+                write: false,
+                folio: pfn,
+                page: 0
+            }
+        );
+        // Slot 12 of swap file 0, and a migration entry (type 26).
+        assert_eq!(
+            swap_state(PM_SWAP | (12 << SWP_TYPE_BITS)),
+            PageState::Swapped
+        );
+        assert_eq!(swap_state(word(26)), PageState::Swapped);
+    }
 
     #[test]
     fn smaps_headers_and_flags_parse() {

@@ -18,7 +18,7 @@
 
 use std::collections::BTreeMap;
 
-use mmdiff_core::state::{Entry, Level, ObjId, State, Target, VmaKind, VmaState};
+use mmdiff_core::state::{Entry, Level, Memory, ObjId, State, Target, VmaKind, VmaState};
 
 use crate::view::{Backing, Frame, PageState, PageView, ProcView, View, VmaView};
 
@@ -116,13 +116,21 @@ fn page_view(
                 Target::Folio { folio, page: sub } => match state.folios.get(&folio) {
                     Some(f) => {
                         let mapcount = mapcounts.get(&(folio.0, sub)).copied().unwrap_or(0);
-                        let frame = Frame::Folio {
-                            folio: folio.0,
-                            page: sub,
-                            order: f.order,
-                            anon: f.anon,
-                            mapcount,
-                            exclusive: mapcount == 1,
+                        let frame = if let Memory::Device(_) = f.memory {
+                            Frame::Device {
+                                folio: folio.0,
+                                page: sub,
+                                exclusive: mapcount == 1,
+                            }
+                        } else {
+                            Frame::Folio {
+                                folio: folio.0,
+                                page: sub,
+                                order: f.order,
+                                anon: f.anon,
+                                mapcount,
+                                exclusive: mapcount == 1,
+                            }
                         };
                         (Some(frame), f.contents.get(sub as usize).copied())
                     }
@@ -152,6 +160,23 @@ fn page_view(
         } => PageView {
             page,
             state: PageState::Swapped,
+            soft_dirty: sd(bit),
+            uffd_wp,
+            value: None,
+        },
+        Entry::DevicePrivate {
+            target: Target::Folio { folio, page: sub },
+            write,
+            soft_dirty: bit,
+            uffd_wp,
+            ..
+        } => PageView {
+            page,
+            state: PageState::DevicePrivate {
+                write,
+                folio: folio.0,
+                page: sub,
+            },
             soft_dirty: sd(bit),
             uffd_wp,
             value: None,
@@ -235,5 +260,41 @@ mod tests {
                 if page as usize == i
         ) && pg.value == Some(i as u64)));
         assert_eq!(v.procs[0].vmas[0].hint, mmdiff_core::state::HugeHint::Huge);
+    }
+
+    #[test]
+    fn device_pages_project_to_device_frames() {
+        let v = oracle_view(
+            "mmap p0 m0 anon rw pages=2\nwrite p0 m0[0..2] = 5\nmigrate-to-dev dev0 p0 m0[0]\n\
+             fork p0 -> p1\nmmap p0 m1 anon rw pages=1\nwrite p0 m1[0] = 6\n\
+             migrate-to-dev dev2 p0 m1[0]\n",
+        );
+        let p0 = &v.procs[0].pages;
+        // A private page: read-only after fork (COW), shared with the
+        // child, its value unread.
+        assert_eq!(
+            p0[0].state,
+            PageState::DevicePrivate {
+                write: false,
+                folio: 0,
+                page: 0
+            }
+        );
+        assert_eq!(p0[0].value, None);
+        assert_eq!(v.procs[1].pages[0].state, p0[0].state);
+        // A coherent page: present, the exclusive bit from its one mapping,
+        // its value read.
+        let coherent = p0.iter().find(|pg| pg.value == Some(6)).expect("m1[0]");
+        assert!(matches!(
+            coherent.state,
+            PageState::Present {
+                pmd: false,
+                frame: Frame::Device {
+                    page: 0,
+                    exclusive: true,
+                    ..
+                }
+            }
+        ));
     }
 }

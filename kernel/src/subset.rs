@@ -5,15 +5,15 @@
 //! reason and a count per op kind ([`crate::Report::skipped`]); nothing is
 //! ever dropped silently.
 
-use mmdiff_core::op::{Advice, FsKind, GupFlags, MapKind, Op, OpKind, Zone};
-use mmdiff_core::state::{ObjId, State, VmaKind, VmaState};
+use mmdiff_core::op::{Advice, DevId, FsKind, GupFlags, MapKind, Op, OpKind, ProcId, Zone};
+use mmdiff_core::state::{Entry, Memory, ObjId, State, Target, VmaKind, VmaState};
 use mmdiff_core::Config;
 
 use crate::env::Environment;
 
 /// The op kinds the kernel engine can run (some only with certain
 /// arguments, see [`support`]): the `--allow` list of a kernel campaign.
-pub const EXPRESSIBLE_KINDS: [OpKind; 17] = [
+pub const EXPRESSIBLE_KINDS: [OpKind; 21] = [
     OpKind::Mmap,
     OpKind::Munmap,
     OpKind::Mprotect,
@@ -31,6 +31,10 @@ pub const EXPRESSIBLE_KINDS: [OpKind; 17] = [
     OpKind::DevRead,
     OpKind::DevWrite,
     OpKind::DevSnapshot,
+    OpKind::MigrateToDev,
+    OpKind::MigrateToSys,
+    OpKind::DevRelease,
+    OpKind::DevClose,
 ];
 
 /// Whether `env` can run some op of `kind` at all: the device ops need
@@ -38,7 +42,13 @@ pub const EXPRESSIBLE_KINDS: [OpKind; 17] = [
 pub fn kind_available(kind: OpKind, env: &Environment) -> bool {
     let device = matches!(
         kind,
-        OpKind::DevRead | OpKind::DevWrite | OpKind::DevSnapshot
+        OpKind::DevRead
+            | OpKind::DevWrite
+            | OpKind::DevSnapshot
+            | OpKind::MigrateToDev
+            | OpKind::MigrateToSys
+            | OpKind::DevRelease
+            | OpKind::DevClose
     );
     EXPRESSIBLE_KINDS.contains(&kind) && (!device || !env.hmm_devices.is_empty())
 }
@@ -88,7 +98,13 @@ pub fn support(op: &Op, env: &Environment) -> Result<(), &'static str> {
                 Err("only `gup get fast` (vmsplice's read-only get_user_pages_fast) is user-space triggerable")
             }
         }
-        Op::DevRead { d, .. } | Op::DevWrite { d, .. } | Op::DevSnapshot { d, .. } => {
+        Op::DevRead { d, .. }
+        | Op::DevWrite { d, .. }
+        | Op::DevSnapshot { d, .. }
+        | Op::MigrateToDev { d, .. }
+        | Op::MigrateToSys { d, .. }
+        | Op::DevRelease { d }
+        | Op::DevClose { d, .. } => {
             if env.hmm_devices.contains(&d.0) {
                 Ok(())
             } else {
@@ -110,6 +126,16 @@ pub fn support(op: &Op, env: &Environment) -> Result<(), &'static str> {
 /// - `MADV_COLLAPSE` over shmem (anonymous shared mappings, tmpfs files)
 ///   collapses the page cache into a shmem THP (`collapse_file`, even with
 ///   `shmem_enabled=never`); the models' shmem folios are small.
+/// - `migrate-to-dev` needs device pages the models' pool may not have:
+///   test_hmm adds a 256 MiB chunk whenever its free pages run out (also
+///   after `HMM_DMIRROR_RELEASE`), the models' device has
+///   `device_pages` and allocates nothing once released.
+/// - `dev-read` / `dev-write` by device `d` that must fault (a page of
+///   the range is not in `d`'s mirror of the process) over a page that is
+///   `d`'s own device-private page: 6.12's `dmirror_do_fault` stores the
+///   device-private page itself in the mirror (not its backing page), and
+///   the copy that follows (`memcpy_from_page`) reads a pfn with no
+///   kernel mapping: the guest oopses. The models read the page's data.
 pub fn support_in(
     op: &Op,
     env: &Environment,
@@ -117,6 +143,21 @@ pub fn support_in(
     config: &Config,
 ) -> Result<(), &'static str> {
     support(op, env)?;
+    if let Op::DevRead { d, p, range } | Op::DevWrite { d, p, range, .. } = op {
+        if let Some((start, end)) = config.abs_range(range) {
+            if faults_own_device_page(state, *d, *p, start, end) {
+                return Err("6.12's test_hmm maps its own device-private page itself on a fault and oopses copying it (dmirror_do_fault)");
+            }
+        }
+    }
+    if let Op::MigrateToDev { d, range, .. } = op {
+        let short = state.devices.iter().any(|x| {
+            x.id == *d && (x.released || x.pool_free < u64::from(range.end - range.start))
+        });
+        if short {
+            return Err("the models' device memory is short (released, or fewer free pages than the range); test_hmm would add a chunk");
+        }
+    }
     if let Op::Madvise {
         p,
         range,
@@ -138,6 +179,44 @@ pub fn support_in(
         }
     }
     Ok(())
+}
+
+/// Whether device `d`'s access to `[start, end)` of process `p` faults
+/// (a page without an entry in `d`'s mirror of `p`) over one of `d`'s own
+/// device-private pages.
+fn faults_own_device_page(state: &State, d: DevId, p: ProcId, start: u64, end: u64) -> bool {
+    let Some(dev) = state.devices.iter().find(|x| x.id == d) else {
+        return false;
+    };
+    let mirrored: Vec<u64> = dev
+        .mirrors
+        .iter()
+        .filter(|m| m.proc == p)
+        .flat_map(|m| m.entries.iter().map(|e| e.page))
+        .filter(|page| (start..end).contains(page))
+        .collect();
+    if mirrored.len() as u64 == end - start {
+        return false;
+    }
+    let Some(proc) = state.procs.iter().find(|x| x.id == p) else {
+        return false;
+    };
+    proc.entries.iter().any(|run| {
+        (0..u64::from(run.len)).any(|i| {
+            let page = run.start + i;
+            let own = match run.entry.advanced(i as u32) {
+                Entry::DevicePrivate {
+                    target: Target::Folio { folio, .. },
+                    ..
+                } => state
+                    .folios
+                    .get(&folio)
+                    .is_some_and(|f| f.memory == Memory::Device(d)),
+                _ => false,
+            };
+            own && (start..end).contains(&page)
+        })
+    })
 }
 
 /// Whether `v` maps shmem: an anonymous shared mapping or a tmpfs file.
@@ -164,7 +243,20 @@ fn reason(kind: OpKind) -> &'static str {
         OpKind::IommuPrereg | OpKind::IommuTranslate | OpKind::IommuUnreg => {
             "powerpc IOMMU preregistration (VFIO SPAPR) is not available"
         }
-        _ => "needs the lib/test_hmm.c driver (HMM, device memory, migrate_vma)",
+        OpKind::DevFailAlloc => {
+            "HMM_DMIRROR_FLAGS (fail-alloc) is newer than the 6.12 guest's test_hmm"
+        }
+        OpKind::DevExclusive | OpKind::DevCheckExclusive => {
+            "device-exclusive entries before the 6.15 rework drop the mapcount; not modelled"
+        }
+        OpKind::DevRead
+        | OpKind::DevWrite
+        | OpKind::DevSnapshot
+        | OpKind::MigrateToDev
+        | OpKind::MigrateToSys
+        | OpKind::DevRelease
+        | OpKind::DevClose => "needs the lib/test_hmm.c driver (/dev/hmm_dmirror*)",
+        _ => "a kernel-internal API (hmm_range_fault, interval notifiers, the migrate_vma_* phases): test_hmm reaches it only inside its ioctls",
     }
 }
 
@@ -252,5 +344,52 @@ mod tests {
             advice: Advice::DontNeed,
         };
         assert_eq!(support_in(&dontneed, &env, &state, &config), Ok(()));
+    }
+
+    #[test]
+    fn device_ops_the_guest_cannot_take_are_skipped_by_state() {
+        use mmdiff_core::canon::canonicalize;
+        use mmdiff_core::text::parse;
+        use mmdiff_core::Model;
+        let env = Environment {
+            hmm_devices: vec![0, 1, 2, 3],
+            ..Environment::default()
+        };
+        let config = Config::default();
+        let state_after = |text: &str| {
+            let mut o = mmdiff_oracle::Oracle::new(&config);
+            for op in parse(text).expect("scenario parses").ops() {
+                o.apply(&op);
+            }
+            canonicalize(&o.raw_state()).0
+        };
+        let op = |text: &str| parse(text).expect("op parses").ops()[0].clone();
+        let migrated = state_after(
+            "mmap p0 m0 anon rw pages=2\nwrite p0 m0[0..2] = 1\nmigrate-to-dev dev0 p0 m0[0..2]\n",
+        );
+        // The mirror holds both pages: a read copies their backing pages.
+        let read = op("dev-read dev0 p0 m0[0..2]\n");
+        assert_eq!(support_in(&read, &env, &migrated, &config), Ok(()));
+        // After fork the mirror is emptied (COW write-protection): the read
+        // must fault, over dev0's own device-private pages.
+        let forked = state_after(
+            "mmap p0 m0 anon rw pages=2\nwrite p0 m0[0..2] = 1\nmigrate-to-dev dev0 p0 m0[0..2]\nfork p0 -> p1\n",
+        );
+        assert!(support_in(&read, &env, &forked, &config).is_err());
+        assert!(support_in(&op("dev-write dev0 p0 m0[1] = 3\n"), &env, &forked, &config).is_err());
+        // Another device faults the page back to RAM: fine.
+        assert_eq!(
+            support_in(&op("dev-read dev1 p0 m0[0..2]\n"), &env, &forked, &config),
+            Ok(())
+        );
+        // More pages than the models' device has free.
+        let big = op("migrate-to-dev dev1 p0 m0[0..4096]\n");
+        assert!(support_in(&big, &env, &forked, &config).is_err());
+        let released = state_after("mmap p0 m0 anon rw pages=1\ndev-release dev1\n");
+        let small = op("migrate-to-dev dev1 p0 m0[0]\n");
+        assert!(support_in(&small, &env, &released, &config).is_err());
+        assert_eq!(support_in(&small, &env, &forked, &config), Ok(()));
+        // Without the driver nothing of it runs.
+        assert!(support(&small, &Environment::default()).is_err());
     }
 }

@@ -90,6 +90,15 @@ pub enum Frame {
         /// pagemap bit 56, "exclusively mapped": the page's mapcount is 1.
         exclusive: bool,
     },
+    /// Page `page` of a ZONE_DEVICE folio mapped present (device-coherent
+    /// memory): `/proc/kpageflags` and `kpagecount` know nothing of such
+    /// pfns (`NOPAGE`), so only identity and pagemap's bit 56 are seen.
+    /// Raw `folio`: the pfn, or a model's folio id.
+    Device {
+        folio: u64,
+        page: u32,
+        exclusive: bool,
+    },
 }
 
 /// One page's mapping state.
@@ -102,8 +111,18 @@ pub enum PageState {
         frame: Frame,
     },
     Swapped,
+    /// A device-private entry (pagemap: a swap entry of type
+    /// `SWP_DEVICE_WRITE` or `SWP_DEVICE_READ` whose offset is the device
+    /// page's pfn): page `page` of device folio `folio`, named like
+    /// [`Frame::Device`]. Its value is not read: any CPU access, even
+    /// through `/proc/PID/mem`, migrates it back to system memory.
+    DevicePrivate {
+        write: bool,
+        folio: u64,
+        page: u32,
+    },
     /// A model entry user space has no name for (migration,
-    /// device-private, ...): it can never agree with the kernel.
+    /// device-exclusive, ...): it can never agree with the kernel.
     Other(String),
 }
 
@@ -167,9 +186,10 @@ impl View {
             }
             for pg in &mut p.pages {
                 if let PageState::Present {
-                    frame: Frame::Folio { folio, .. },
+                    frame: Frame::Folio { folio, .. } | Frame::Device { folio, .. },
                     ..
-                } = &mut pg.state
+                }
+                | PageState::DevicePrivate { folio, .. } = &mut pg.state
                 {
                     let next = folios.len() as u64;
                     *folio = *folios.entry(*folio).or_insert(next);
@@ -265,8 +285,46 @@ fn page_difference(x: &PageView, y: &PageView) -> Option<&'static str> {
                         return Some(f);
                     }
                 }
+                (
+                    Frame::Device {
+                        folio: na,
+                        page: ia,
+                        exclusive: ea,
+                    },
+                    Frame::Device {
+                        folio: nb,
+                        page: ib,
+                        exclusive: eb,
+                    },
+                ) => {
+                    if ea != eb {
+                        return Some("page.exclusive");
+                    }
+                    if (na, ia) != (nb, ib) {
+                        return Some("page.sharing");
+                    }
+                }
                 (fa, fb) if fa != fb => return Some("page.frame"),
                 _ => {}
+            }
+        }
+        (
+            PageState::DevicePrivate {
+                write: wa,
+                folio: na,
+                page: ia,
+            },
+            PageState::DevicePrivate {
+                write: wb,
+                folio: nb,
+                page: ib,
+            },
+        ) => {
+            if wa != wb {
+                return Some("page.device-write");
+            }
+            if (na, ia) != (nb, ib) {
+                return Some("page.sharing");
             }
         }
         (a, b) if a != b => return Some("page.state"),
@@ -372,6 +430,15 @@ fn advanced(f: &Frame, n: u64) -> Option<Frame> {
                 }
             }
         }
+        Frame::Device {
+            folio,
+            page,
+            exclusive,
+        } => Frame::Device {
+            folio: folio.checked_add(n)?,
+            page: *page,
+            exclusive: *exclusive,
+        },
     })
 }
 
@@ -389,6 +456,18 @@ fn continues(run: &Run, next: &PageView) -> bool {
             a == b && advanced(fa, run.len).as_ref() == Some(fb)
         }
         (PageState::Swapped, PageState::Swapped) => true,
+        (
+            PageState::DevicePrivate {
+                write: a,
+                folio: fa,
+                page: pa,
+            },
+            PageState::DevicePrivate {
+                write: b,
+                folio: fb,
+                page: pb,
+            },
+        ) => a == b && pa == pb && fa.checked_add(run.len) == Some(*fb),
         _ => false,
     }
 }
@@ -443,9 +522,27 @@ fn render_run(w: u32, r: &Run) -> String {
                         s.push_str(" excl");
                     }
                 }
+                Frame::Device {
+                    folio,
+                    page,
+                    exclusive,
+                } => {
+                    let _ = write!(s, " device {}", device_folios(*folio, *page, r.len));
+                    if *exclusive {
+                        s.push_str(" excl");
+                    }
+                }
             }
         }
         PageState::Swapped => s.push_str(" swap"),
+        PageState::DevicePrivate { write, folio, page } => {
+            let _ = write!(
+                s,
+                " device-private {} {}",
+                if *write { "write" } else { "read" },
+                device_folios(*folio, *page, r.len)
+            );
+        }
         PageState::Other(what) => {
             let _ = write!(s, " other({what})");
         }
@@ -461,6 +558,15 @@ fn render_run(w: u32, r: &Run) -> String {
         let _ = write!(s, " data={}", rle(&values, values.len()));
     }
     s
+}
+
+/// `F3[0]`, or `F3..F5` for a run of successive device folios.
+fn device_folios(folio: u64, page: u32, len: u64) -> String {
+    if len > 1 {
+        format!("F{folio}..F{}", folio + len - 1)
+    } else {
+        format!("F{folio}[{page}]")
+    }
 }
 
 #[cfg(test)]

@@ -29,11 +29,14 @@ pub const MAX_CHUNK_PAGES: u32 = 4096;
 /// Descriptors one message may carry.
 const MAX_FDS: usize = 2;
 
-/// `HMM_DMIRROR_READ`, `WRITE` and `SNAPSHOT`: the request numbers of
-/// [`Command::Dmirror`] (lib/test_hmm_uapi.h).
+/// The request numbers of [`Command::Dmirror`] (`HMM_DMIRROR_*`,
+/// lib/test_hmm_uapi.h).
 pub const DMIRROR_READ: u8 = 0;
 pub const DMIRROR_WRITE: u8 = 1;
+pub const DMIRROR_MIGRATE_TO_DEV: u8 = 2;
+pub const DMIRROR_MIGRATE_TO_SYS: u8 = 3;
 pub const DMIRROR_SNAPSHOT: u8 = 4;
+pub const DMIRROR_RELEASE: u8 = 7;
 
 /// A command for a scenario process.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -104,6 +107,11 @@ pub enum Command {
         npages: u64,
         values: Vec<u64>,
     },
+    /// Closes this process's mirror of device `dev` (`ENOENT` if it has
+    /// none).
+    CloseMirror {
+        dev: u8,
+    },
 }
 
 /// A reply of a scenario process.
@@ -124,8 +132,9 @@ pub enum Reply {
     Spliced { bytes: u64, errno: i32 },
     /// A `Dmirror` ioctl: 0 or the errno, `cpages` and `faults` as the
     /// driver set them, and the buffer: the `u64` at the start of each
-    /// page (`READ`), or one protection byte per page (`SNAPSHOT`, one
-    /// value per byte); empty otherwise.
+    /// page (`READ`, `MIGRATE_TO_DEV`), or one protection byte per page
+    /// (`SNAPSHOT`, one value per byte); empty otherwise. The ioctl that
+    /// opened the mirror attaches a duplicate of its descriptor.
     Dmirror {
         errno: i32,
         cpages: u64,
@@ -363,6 +372,7 @@ impl Command {
                 .u64(*addr)
                 .u64(*npages)
                 .values(values),
+            Command::CloseMirror { dev } => Writer::new(13).u64(u64::from(*dev)),
         }
         .0
     }
@@ -418,6 +428,7 @@ impl Command {
                 npages: r.u64()?,
                 values: r.values()?,
             },
+            13 => Command::CloseMirror { dev: r.u8()? },
             t => return Err(WireError::Malformed(format!("command tag {t}"))),
         };
         r.end()?;
@@ -529,6 +540,7 @@ mod tests {
             },
             Command::Splice { addr: 9, pages: 2 },
             Command::Peek { addr: 4096 },
+            Command::CloseMirror { dev: 3 },
         ];
         for c in commands {
             assert_eq!(Command::decode(&c.encode()), Ok(c.clone()));

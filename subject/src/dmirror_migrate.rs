@@ -52,7 +52,7 @@ impl World {
         self.mirror_mut(d, p);
         let mut addr = start;
         while addr < end {
-            let (next, _) = match self.dmirror_chunk_end(p, addr, end) {
+            let (next, vma) = match self.dmirror_chunk_end(p, addr, end) {
                 Ok(n) => n,
                 Err(e) => return Outcome::Err(e),
             };
@@ -62,7 +62,7 @@ impl World {
                 end: next,
                 select: MigrateSelect {
                     system: true,
-                    compound: true,
+                    compound: self.cfg.kernel.migrates_device_thps(),
                     ..MigrateSelect::default()
                 },
                 owner: Some(d),
@@ -71,7 +71,9 @@ impl World {
             if let Err(e) = self.migrate_vma_setup(&mut m) {
                 return Outcome::Err(e);
             }
-            let write = self.dmirror_migrate_alloc_and_copy(&mut m, d);
+            let holes_writable =
+                vma.prot.writable() && self.cfg.kernel.dmirror_maps_holes_writable();
+            let write = self.dmirror_migrate_alloc_and_copy(&mut m, d, holes_writable);
             self.migrate_device_pages(&mut m);
             self.dmirror_migrate_finalize_and_map(&m, d, &write);
             self.migrate_device_finalize(&mut m);
@@ -114,8 +116,14 @@ impl World {
     /// that cannot be had either stays without destination: the kernel
     /// would dereference NULL there); a failed base allocation declines
     /// the entry. Returns, per entry, whether the destination is
-    /// `MIGRATE_PFN_WRITE` (the source was).
-    fn dmirror_migrate_alloc_and_copy(&mut self, m: &mut Migration, d: DevId) -> Vec<bool> {
+    /// `MIGRATE_PFN_WRITE`: the source was, or (`holes_writable`, before
+    /// 6.19 in a `VM_WRITE` VMA) there was no source page.
+    fn dmirror_migrate_alloc_and_copy(
+        &mut self,
+        m: &mut Migration,
+        d: DevId,
+        holes_writable: bool,
+    ) -> Vec<bool> {
         let n = m.src.len();
         let mut write = vec![false; n];
         let mut i = 0;
@@ -147,14 +155,14 @@ impl World {
                         let v = src.map_or(0, |(f, _)| self.folio(f).contents.get(k));
                         self.folio_mut(x).contents.set(0, v);
                         m.dst[i + k] = Some(PageRef::Folio { folio: x, page: 0 });
-                        write[i + k] = e.write;
+                        write[i + k] = e.write || (holes_writable && src.is_none());
                     }
                 }
                 i += nr;
                 continue;
             };
             m.dst[i] = Some(PageRef::Folio { folio: dp, page: 0 });
-            write[i] = e.write;
+            write[i] = e.write || (holes_writable && src.is_none());
             if large {
                 // Page k of the source into page k of the device THP, as
                 // one copy of the source's contents runs. Oracle rule
@@ -311,7 +319,7 @@ impl World {
                 select: MigrateSelect {
                     private: !d.coherent(),
                     coherent: d.coherent(),
-                    compound: true,
+                    compound: self.cfg.kernel.migrates_device_thps(),
                     ..MigrateSelect::default()
                 },
                 owner: Some(d),

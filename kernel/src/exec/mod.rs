@@ -39,6 +39,7 @@ use crate::env::Environment;
 pub use crate::kernel_outcome::{ExecError, KernelOutcome, DEFAULT_DEADLINE};
 
 mod args;
+mod device;
 mod handles;
 mod procs;
 
@@ -46,7 +47,8 @@ use crate::layout::{Layout, PAGE_SIZE};
 use crate::subset;
 use crate::sys;
 use crate::wire::{
-    self, Command, Reply, DMIRROR_READ, DMIRROR_SNAPSHOT, DMIRROR_WRITE, MAX_CHUNK_PAGES,
+    self, Command, Reply, DMIRROR_MIGRATE_TO_DEV, DMIRROR_MIGRATE_TO_SYS, DMIRROR_READ,
+    DMIRROR_SNAPSHOT, DMIRROR_WRITE, MAX_CHUNK_PAGES,
 };
 pub use args::errno_name;
 use args::{advice_value, errno_text, prot_bits};
@@ -83,6 +85,7 @@ pub struct Executor {
     pub(crate) procs: [Option<Proc>; PROCS as usize],
     pub(crate) files: [Option<FileSlot>; FILES as usize],
     handles: [Option<Handle>; HANDLES as usize],
+    mirrors: device::Mirrors,
     dirs: Vec<PathBuf>,
 }
 
@@ -125,6 +128,7 @@ impl Executor {
             procs: Default::default(),
             files: Default::default(),
             handles: Default::default(),
+            mirrors: Default::default(),
             dirs,
         };
         let (ctl, child) = wire::channel().map_err(|e| ExecError::Setup(e.to_string()))?;
@@ -320,6 +324,14 @@ impl Executor {
                 self.dmirror(p, d.0, &range, DMIRROR_WRITE, Some(fill))
             }
             Op::DevSnapshot { d, p, range } => self.dmirror(p, d.0, &range, DMIRROR_SNAPSHOT, None),
+            Op::MigrateToDev { d, p, range } => {
+                self.dmirror(p, d.0, &range, DMIRROR_MIGRATE_TO_DEV, None)
+            }
+            Op::MigrateToSys { d, p, range } => {
+                self.dmirror(p, d.0, &range, DMIRROR_MIGRATE_TO_SYS, None)
+            }
+            Op::DevClose { d, p } => self.dev_close(p, d.0),
+            Op::DevRelease { d } => self.dev_release(d.0),
             Op::ClearSoftDirty { p } => {
                 let Some(pid) = self.procs[p.index()].as_ref().map(|x| x.pid) else {
                     return enoent;
@@ -433,66 +445,6 @@ impl Executor {
         }
     }
 
-    /// An HMM test driver ioctl by process `p` on its mirror of device
-    /// `dev` over `range` (`HMM_DMIRROR_READ`, `WRITE` or `SNAPSHOT`), in
-    /// the models' outcome form: `{cpages, faults}` with the values read
-    /// (indexed by window page), or the protection bytes.
-    fn dmirror(
-        &mut self,
-        p: ProcId,
-        dev: u8,
-        range: &PageRange,
-        request: u8,
-        fill: Option<Fill>,
-    ) -> Result<Result<Outcome, i32>, ExecError> {
-        if !self.has(p) {
-            return Ok(Ok(Outcome::Err(Errno::ENOENT)));
-        }
-        let Some((start, end)) = self.config.abs_range(range) else {
-            return Ok(Ok(Outcome::Err(Errno::EINVAL)));
-        };
-        let values = match fill {
-            Some(fill) => (range.start..range.end)
-                .map(|page| fill.value_at(u64::from(page)))
-                .collect(),
-            None => Vec::new(),
-        };
-        let cmd = Command::Dmirror {
-            dev,
-            request,
-            addr: self.layout.addr_of_page(start),
-            npages: end - start,
-            values,
-        };
-        let (reply, _) = self.call(p, &cmd, &[])?;
-        let Reply::Dmirror {
-            errno,
-            cpages,
-            faults,
-            buffer,
-        } = reply
-        else {
-            return Err(self.proc_error(p, format!("unexpected reply {reply:?}")));
-        };
-        if errno != 0 {
-            return Ok(Err(errno));
-        }
-        let payload = match request {
-            DMIRROR_READ => Payload::Dev {
-                cpages,
-                faults,
-                data: Some((u64::from(range.start), buffer)),
-            },
-            DMIRROR_SNAPSHOT => Payload::Snapshot(buffer.iter().map(|&b| b as u8).collect()),
-            _ => Payload::Dev {
-                cpages,
-                faults,
-                data: None,
-            },
-        };
-        Ok(Ok(Outcome::Ok(payload)))
-    }
-
     /// CPU reads or writes page by page, in chunks that fit a message.
     fn access(
         &mut self,
@@ -547,6 +499,8 @@ impl Drop for Executor {
         for p in ProcId::all() {
             self.kill(p);
         }
+        // Closing the last mirrors evicts nothing: the processes are gone.
+        self.mirrors = Default::default();
         self.files = Default::default();
         for d in &self.dirs {
             let _ = fs::remove_dir_all(d);

@@ -99,6 +99,7 @@ impl Executor {
         let Some(proc) = self.procs[p.index()].take() else {
             return Ok(());
         };
+        self.mirrors.orphan(p);
         // No reply: the process is gone when its pidfd is readable.
         let sent = wire::send(&proc.sock, &Command::Exit.encode(), &[]);
         let gone = sent.is_ok() && wait_exit(&proc.pidfd, Instant::now() + self.deadline);
@@ -120,6 +121,7 @@ impl Executor {
     /// Kills `p` (if alive) and forgets it.
     pub(super) fn kill(&mut self, p: ProcId) {
         if let Some(proc) = self.procs[p.index()].take() {
+            self.mirrors.orphan(p);
             let _ = sys::pidfd_kill(proc.pidfd.as_fd());
             if wait_exit(&proc.pidfd, Instant::now() + Duration::from_secs(5)) {
                 let _ = sys::reap(proc.pidfd.as_fd());

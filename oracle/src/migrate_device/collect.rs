@@ -91,6 +91,9 @@ impl World {
         let v = m.vma.expect("collect needs a VMA");
         let s = World::pmd_start(addr);
         let first = self.entry(v.p, s).expect("PMD leaf");
+        if !self.cfg.kernel.migrates_device_thps() {
+            return self.split_pmd_leaf_first(m, addr, end, first);
+        }
         let (folio, write) = match first {
             Entry::Present { target, bits, .. } => {
                 if !v.select.system {
@@ -162,6 +165,44 @@ impl World {
             return HugePmd::Done;
         }
         HugePmd::Ptes
+    }
+
+    /// `migrate_vma_collect_pmd()` before 6.19: every PMD leaf is split
+    /// before the selection is looked at, the huge zero page into zero-page
+    /// PTEs (`split_huge_pmd`), a THP by `split_folio()` under its lock (a
+    /// folio locked elsewhere, the fault folio included, or a failed split
+    /// skips the range); then the PTEs are collected.
+    fn split_pmd_leaf_first(
+        &mut self,
+        m: &mut Migration,
+        addr: u64,
+        end: u64,
+        first: Entry,
+    ) -> HugePmd {
+        let v = m.vma.expect("collect needs a VMA");
+        match first {
+            Entry::Present {
+                target: Target::HugeZero { .. },
+                ..
+            } => {
+                self.split_pmd(v.p, addr);
+                HugePmd::Ptes
+            }
+            Entry::Present {
+                target: Target::Folio { folio, .. },
+                ..
+            } if !self.folio(folio).locked && self.split_folio(folio).is_some() => {
+                if self.pmd_block_empty(v.p, addr) {
+                    self.migrate_vma_collect_hole(m, addr, end);
+                    return HugePmd::Done;
+                }
+                HugePmd::Ptes
+            }
+            _ => {
+                m.skip(end - addr);
+                HugePmd::Done
+            }
+        }
     }
 
     /// `SELECT_DEVICE_PRIVATE` and the page's pgmap owner is the migration's.

@@ -156,6 +156,9 @@ impl World {
     ) -> HugePmd {
         let v = World::hmm_migrate_ctx(w);
         let s = World::pmd_start(addr);
+        if !self.cfg.kernel.migrates_device_thps() {
+            return self.hmm_split_pmd_leaf_first(w, vma, addr, end, first);
+        }
         let (folio, write) = match first {
             Entry::Present { target, bits, .. } => {
                 if !v.select.system {
@@ -230,6 +233,41 @@ impl World {
             return HugePmd::Done;
         }
         HugePmd::Ptes
+    }
+
+    /// Before 6.19 every PMD leaf is split before the selection is looked
+    /// at (oracle: `split_pmd_leaf_first`): the huge zero page into
+    /// zero-page PTEs, a THP by `split_folio()` unless it is locked (the
+    /// fault folio included) or the split fails, which skips the range.
+    fn hmm_split_pmd_leaf_first(
+        &mut self,
+        w: &mut HmmVmaWalk,
+        vma: &VmaState,
+        addr: u64,
+        end: u64,
+        first: Entry,
+    ) -> HugePmd {
+        let p = World::hmm_migrate_ctx(w).p;
+        match first {
+            Entry::Present {
+                target: Target::HugeZero { .. },
+                ..
+            } => {
+                self.split_pmd(p, addr);
+                HugePmd::Ptes
+            }
+            Entry::Present {
+                target: Target::Folio { folio, .. },
+                ..
+            } if !self.folio(folio).locked && self.split_folio(folio).is_some() => {
+                if self.pmd_block_empty(p, addr) {
+                    self.hmm_migrate_hole(w, vma, addr, end);
+                    return HugePmd::Done;
+                }
+                HugePmd::Ptes
+            }
+            _ => HugePmd::Done,
+        }
     }
 
     /// `SELECT_DEVICE_PRIVATE` and the page's pgmap owner (looked up
