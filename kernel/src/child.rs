@@ -20,6 +20,8 @@ use crate::wire::{
 /// Exit codes of a scenario process that could not serve (the controller
 /// reports the process as gone either way).
 const EXIT_SETUP: i32 = 71;
+/// The kernel's GUP test interface (`CONFIG_GUP_TEST`, on debugfs).
+pub const GUP_TEST: &str = "/sys/kernel/debug/gup_test";
 const EXIT_PROTOCOL: i32 = 72;
 
 /// The first scenario process: checks that the window area is free, pins
@@ -119,6 +121,7 @@ fn serve(sock: OwnedFd) -> i32 {
                 npages,
                 values,
             } => dmirror(&mut mirrors, dev, request, addr, npages, &values),
+            Command::PinLongterm { addr, pages, flags } => pin_longterm(addr, pages, flags),
             Command::CloseMirror { dev } => {
                 let slot = mirrors.get_mut(dev as usize).and_then(Option::take);
                 let errno = if slot.is_some() { 0 } else { libc::ENOENT };
@@ -212,6 +215,25 @@ fn dmirror(
         buffer,
     };
     (reply, opened)
+}
+
+/// `PIN_LONGTERM_TEST_START` on a new descriptor of `gup_test`, which
+/// goes to the controller with the reply: closing the last descriptor of
+/// any `gup_test` file unpins the pin set (`gup_test_release`), and the
+/// pins must outlive this process as the models' handles do.
+fn pin_longterm(addr: u64, pages: u64, flags: u32) -> (Reply, Option<OwnedFd>) {
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(GUP_TEST);
+    let fd = match file {
+        Ok(f) => OwnedFd::from(f),
+        Err(e) => return (status(Err(e.raw_os_error().unwrap_or(libc::EIO))), None),
+    };
+    match sys::gup_test_start(&fd, addr, pages * PAGE_SIZE, flags) {
+        Ok(()) => (status(Ok(())), Some(fd)),
+        Err(errno) => (status(Err(errno)), None),
+    }
 }
 
 fn status(r: Result<(), sys::Errno>) -> Reply {

@@ -90,6 +90,9 @@ pub struct Environment {
     /// The HMM test driver's devices (`/dev/hmm_dmirror<d>`) present:
     /// `lib/test_hmm.c` built in or loaded (the qemu guest has 0-3).
     pub hmm_devices: Vec<u8>,
+    /// The kernel's GUP test interface (`CONFIG_GUP_TEST`,
+    /// `/sys/kernel/debug/gup_test`): long-term pins from user space.
+    pub gup_test: bool,
     /// Whether `MADV_DONTNEED` of a whole PMD block frees the emptied PTE
     /// table (`CONFIG_PT_RECLAIM`), found by trying it; false when THP is
     /// off or the try failed, which only ends more comparisons early.
@@ -267,6 +270,12 @@ impl fmt::Display for Environment {
         }
         writeln!(
             f,
+            "  GUP test interface (long-term pins, {}): {}",
+            crate::child::GUP_TEST,
+            if self.gup_test { "present" } else { "absent" }
+        )?;
+        writeln!(
+            f,
             "  MADV_DONTNEED of a whole PMD block frees its page table (CONFIG_PT_RECLAIM): {}",
             if self.pt_reclaim { "yes" } else { "no" }
         )?;
@@ -370,6 +379,7 @@ mod probe {
             Ok(()) => super::Probe::Available,
             Err(e) => super::Probe::Unavailable(nix::errno::Errno::from_raw(e).desc().into()),
         };
+        env.gup_test = std::path::Path::new(crate::child::GUP_TEST).exists();
         env.hmm_devices = (0..4u8)
             .filter(|d| std::path::Path::new(&format!("/dev/hmm_dmirror{d}")).exists())
             .collect();

@@ -37,19 +37,21 @@ pub const EXPRESSIBLE_KINDS: [OpKind; 21] = [
     OpKind::DevClose,
 ];
 
+/// The expressible kinds that are ioctls of the HMM test driver.
+const DRIVER_KINDS: [OpKind; 7] = [
+    OpKind::DevRead,
+    OpKind::DevWrite,
+    OpKind::DevSnapshot,
+    OpKind::MigrateToDev,
+    OpKind::MigrateToSys,
+    OpKind::DevRelease,
+    OpKind::DevClose,
+];
+
 /// Whether `env` can run some op of `kind` at all: the device ops need
 /// the HMM test driver.
 pub fn kind_available(kind: OpKind, env: &Environment) -> bool {
-    let device = matches!(
-        kind,
-        OpKind::DevRead
-            | OpKind::DevWrite
-            | OpKind::DevSnapshot
-            | OpKind::MigrateToDev
-            | OpKind::MigrateToSys
-            | OpKind::DevRelease
-            | OpKind::DevClose
-    );
+    let device = DRIVER_KINDS.contains(&kind);
     EXPRESSIBLE_KINDS.contains(&kind) && (!device || !env.hmm_devices.is_empty())
 }
 
@@ -92,10 +94,13 @@ pub fn support(op: &Op, env: &Environment) -> Result<(), &'static str> {
                 fast: true,
                 ..GupFlags::default()
             };
-            if *flags == splice {
+            let longterm_pin = flags.pin && flags.longterm && !flags.force && !flags.nofault;
+            if *flags == splice || (longterm_pin && env.gup_test) {
                 Ok(())
+            } else if longterm_pin {
+                Err("long-term pins need the kernel's GUP test interface (CONFIG_GUP_TEST)")
             } else {
-                Err("only `gup get fast` (vmsplice's read-only get_user_pages_fast) is user-space triggerable")
+                Err("only `gup get fast` (vmsplice's read-only get_user_pages_fast) and long-term pins through gup_test are user-space triggerable")
             }
         }
         Op::DevRead { d, .. }
@@ -136,6 +141,10 @@ pub fn support(op: &Op, env: &Environment) -> Result<(), &'static str> {
 ///   device-private page itself in the mirror (not its backing page), and
 ///   the copy that follows (`memcpy_from_page`) reads a pfn with no
 ///   kernel mapping: the guest oopses. The models read the page's data.
+/// - A long-term pin through `gup_test` while another is held (one pin
+///   set kernel-wide), or over a range not inside one VMA: gup_test
+///   calls `pin_user_pages` again after a partial pin, fails, and unpins
+///   everything, where the models' `gup` keeps the pages it got.
 pub fn support_in(
     op: &Op,
     env: &Environment,
@@ -148,6 +157,32 @@ pub fn support_in(
             if faults_own_device_page(state, *d, *p, start, end) {
                 return Err("6.12's test_hmm maps its own device-private page itself on a fault and oopses copying it (dmirror_do_fault)");
             }
+        }
+    }
+    if let Op::Gup {
+        p,
+        range,
+        flags: GupFlags { pin: true, .. },
+        ..
+    } = op
+    {
+        if state
+            .handles
+            .iter()
+            .any(|x| x.flags.pin && x.flags.longterm)
+        {
+            return Err("gup_test holds one long-term pin set at a time, kernel-wide");
+        }
+        let one_vma = config.abs_range(range).is_some_and(|(start, end)| {
+            state
+                .procs
+                .iter()
+                .filter(|x| x.id == *p)
+                .flat_map(|x| &x.vmas)
+                .any(|v| v.start <= start && end <= v.end)
+        });
+        if !one_vma {
+            return Err("gup_test retries a partial pin and then unpins everything; the models keep the part pinned: only ranges inside one VMA are compared");
         }
     }
     if let Op::MigrateToDev { d, range, .. } = op {
@@ -249,13 +284,7 @@ fn reason(kind: OpKind) -> &'static str {
         OpKind::DevExclusive | OpKind::DevCheckExclusive => {
             "device-exclusive entries before the 6.15 rework drop the mapcount; not modelled"
         }
-        OpKind::DevRead
-        | OpKind::DevWrite
-        | OpKind::DevSnapshot
-        | OpKind::MigrateToDev
-        | OpKind::MigrateToSys
-        | OpKind::DevRelease
-        | OpKind::DevClose => "needs the lib/test_hmm.c driver (/dev/hmm_dmirror*)",
+        k if DRIVER_KINDS.contains(&k) => "needs the lib/test_hmm.c driver (/dev/hmm_dmirror*)",
         _ => "a kernel-internal API (hmm_range_fault, interval notifiers, the migrate_vma_* phases): test_hmm reaches it only inside its ioctls",
     }
 }
@@ -294,6 +323,18 @@ mod tests {
         };
         assert_eq!(support(&gup(fast), &env), Ok(()));
         assert!(support(&gup(GupFlags { pin: true, ..fast }), &env).is_err());
+        let longterm = GupFlags {
+            pin: true,
+            longterm: true,
+            write: true,
+            ..GupFlags::default()
+        };
+        assert!(support(&gup(longterm), &env).is_err(), "no gup_test here");
+        let gup_test = Environment {
+            gup_test: true,
+            ..Environment::default()
+        };
+        assert_eq!(support(&gup(longterm), &gup_test), Ok(()));
         assert!(support(
             &gup(GupFlags {
                 write: true,
@@ -391,5 +432,40 @@ mod tests {
         assert_eq!(support_in(&small, &env, &forked, &config), Ok(()));
         // Without the driver nothing of it runs.
         assert!(support(&small, &Environment::default()).is_err());
+    }
+
+    #[test]
+    fn long_term_pins_run_one_at_a_time_inside_one_vma() {
+        use mmdiff_core::canon::canonicalize;
+        use mmdiff_core::text::parse;
+        use mmdiff_core::Model;
+        let env = Environment {
+            gup_test: true,
+            ..Environment::default()
+        };
+        let config = Config::default();
+        let state_after = |text: &str| {
+            let mut o = mmdiff_oracle::Oracle::new(&config);
+            for op in parse(text).expect("scenario parses").ops() {
+                o.apply(&op);
+            }
+            canonicalize(&o.raw_state()).0
+        };
+        let op = |text: &str| parse(text).expect("op parses").ops()[0].clone();
+        let two_vmas = state_after("mmap p0 m0 anon rw pages=2\nmmap p0 m0 anon r pages=2 at=2\n");
+        let inside = op("gup p0 m0[0..2] pin write longterm -> h0\n");
+        assert_eq!(support_in(&inside, &env, &two_vmas, &config), Ok(()));
+        let across = op("gup p0 m0[0..4] pin write longterm -> h0\n");
+        assert!(support_in(&across, &env, &two_vmas, &config).is_err());
+        let pinned = state_after(
+            "mmap p0 m0 anon rw pages=2\nwrite p0 m0[0..2] = 1\ngup p0 m0[0..2] pin longterm -> h0\n",
+        );
+        let second = op("gup p0 m0[0..1] pin longterm -> h1\n");
+        assert!(support_in(&second, &env, &pinned, &config).is_err());
+        // vmsplice handles are not gup_test's.
+        let spliced = state_after(
+            "mmap p0 m0 anon rw pages=2\nwrite p0 m0[0..2] = 1\ngup p0 m0[0..2] get fast -> h0\n",
+        );
+        assert_eq!(support_in(&second, &env, &spliced, &config), Ok(()));
     }
 }

@@ -447,6 +447,58 @@ pub fn with_probe_page<T>(probe: impl FnOnce(u64) -> T) -> Result<T, Errno> {
     })
 }
 
+/// `PIN_LONGTERM_TEST_START`, `_STOP` and `_READ` of the kernel's GUP
+/// test interface (mm/gup_test.h, `/sys/kernel/debug/gup_test`):
+/// `_IOW('g', 7, struct pin_longterm_test)` (24 bytes), `_IO('g', 8)`,
+/// `_IOW('g', 9, __u64)`.
+const PIN_LONGTERM_TEST_START: u64 = (1 << 30) | (24 << 16) | ((b'g' as u64) << 8) | 7;
+const PIN_LONGTERM_TEST_STOP: u64 = ((b'g' as u64) << 8) | 8;
+const PIN_LONGTERM_TEST_READ: u64 = (1 << 30) | (8 << 16) | ((b'g' as u64) << 8) | 9;
+/// `PIN_LONGTERM_TEST_FLAG_USE_WRITE` and `_USE_FAST`.
+pub const PIN_LONGTERM_WRITE: u32 = 1;
+pub const PIN_LONGTERM_FAST: u32 = 2;
+
+/// `PIN_LONGTERM_TEST_START`: the calling process pins `size` bytes from
+/// `addr` with `FOLL_LONGTERM` (plus the `PIN_LONGTERM_*` flags), all or
+/// nothing. One pin set exists at a time, kernel-wide.
+pub fn gup_test_start(fd: &OwnedFd, addr: u64, size: u64, flags: u32) -> Result<(), Errno> {
+    // struct pin_longterm_test { __u64 addr; __u64 size; __u32 flags; }
+    let args: [u64; 3] = [addr, size, u64::from(flags)];
+    // SAFETY: the driver reads 24 bytes at the pointer, which `args` holds
+    // for the duration of the call.
+    let r = unsafe { libc::ioctl(fd.as_raw_fd(), PIN_LONGTERM_TEST_START as _, args.as_ptr()) };
+    if r < 0 {
+        Err(last_errno())
+    } else {
+        Ok(())
+    }
+}
+
+/// `PIN_LONGTERM_TEST_STOP`: unpins the pin set.
+pub fn gup_test_stop(fd: &OwnedFd) -> Result<(), Errno> {
+    // SAFETY: the request takes no argument.
+    let r = unsafe { libc::ioctl(fd.as_raw_fd(), PIN_LONGTERM_TEST_STOP as _, 0) };
+    if r < 0 {
+        Err(last_errno())
+    } else {
+        Ok(())
+    }
+}
+
+/// `PIN_LONGTERM_TEST_READ`: the contents of the pinned pages, read
+/// through the pins into `buffer` (`pages` pages).
+pub fn gup_test_read(fd: &OwnedFd, buffer: &mut [u8]) -> Result<(), Errno> {
+    let user_addr: u64 = buffer.as_mut_ptr() as u64;
+    // SAFETY: the driver reads the `__u64` address, then copies every
+    // pinned page to it; the callers size `buffer` for all of them.
+    let r = unsafe { libc::ioctl(fd.as_raw_fd(), PIN_LONGTERM_TEST_READ as _, &user_addr) };
+    if r < 0 {
+        Err(last_errno())
+    } else {
+        Ok(())
+    }
+}
+
 /// `_IOWR('H', nr, struct hmm_dmirror_cmd)` (lib/test_hmm_uapi.h: the
 /// command is five `__u64`s, 40 bytes).
 pub fn dmirror_request(nr: u8) -> u64 {

@@ -112,6 +112,13 @@ pub enum Command {
     CloseMirror {
         dev: u8,
     },
+    /// `PIN_LONGTERM_TEST_START` of `gup_test` over `pages` pages from
+    /// `addr`, pinned by this process (`flags`: `PIN_LONGTERM_*`).
+    PinLongterm {
+        addr: u64,
+        pages: u64,
+        flags: u32,
+    },
 }
 
 /// A reply of a scenario process.
@@ -373,6 +380,10 @@ impl Command {
                 .u64(*npages)
                 .values(values),
             Command::CloseMirror { dev } => Writer::new(13).u64(u64::from(*dev)),
+            Command::PinLongterm { addr, pages, flags } => Writer::new(14)
+                .u64(*addr)
+                .u64(*pages)
+                .u64(u64::from(*flags)),
         }
         .0
     }
@@ -429,6 +440,11 @@ impl Command {
                 values: r.values()?,
             },
             13 => Command::CloseMirror { dev: r.u8()? },
+            14 => Command::PinLongterm {
+                addr: r.u64()?,
+                pages: r.u64()?,
+                flags: r.u32()?,
+            },
             t => return Err(WireError::Malformed(format!("command tag {t}"))),
         };
         r.end()?;
@@ -541,6 +557,11 @@ mod tests {
             Command::Splice { addr: 9, pages: 2 },
             Command::Peek { addr: 4096 },
             Command::CloseMirror { dev: 3 },
+            Command::PinLongterm {
+                addr: 1 << 40,
+                pages: 3,
+                flags: 2,
+            },
         ];
         for c in commands {
             assert_eq!(Command::decode(&c.encode()), Ok(c.clone()));

@@ -1,16 +1,35 @@
-//! `gup get fast` handles: `vmsplice` in the scenario process fills
+//! Handles. `gup get fast`: `vmsplice` in the scenario process fills
 //! pipes with references to the pages (read-only `get_user_pages_fast`),
 //! and the controller keeps the pipes; `dma-read` reads through the
 //! references without consuming them, `release` closes the pipes.
+//! `gup pin longterm`: the scenario process starts `gup_test`'s long-term
+//! pin set (`PIN_LONGTERM_TEST_START`, `pin_user_pages[_fast]` with
+//! `FOLL_LONGTERM`), the controller reads through it
+//! (`PIN_LONGTERM_TEST_READ`) and stops it on `release`.
 
 use std::os::fd::OwnedFd;
 
-use mmdiff_core::op::{HandleId, ProcId};
+use mmdiff_core::op::{GupFlags, HandleId, ProcId};
 use mmdiff_core::outcome::{Errno, Outcome, Payload};
 
 use super::{ExecError, Executor, Handle};
+use crate::child::GUP_TEST;
 use crate::layout::PAGE_SIZE;
+use crate::sys;
 use crate::wire::{Command, Reply};
+
+/// `gup_test`'s pin set (one kernel-wide), held through the descriptor
+/// the pinning process opened (closing any `gup_test` file unpins, so the
+/// controller opens none of its own): dropping it unpins every page.
+pub(crate) struct GupTestPin {
+    fd: OwnedFd,
+}
+
+impl Drop for GupTestPin {
+    fn drop(&mut self) {
+        let _ = sys::gup_test_stop(&self.fd);
+    }
+}
 
 impl Executor {
     /// `gup get fast` as `vmsplice` in process `p`: one pipe per chunk of
@@ -63,9 +82,53 @@ impl Executor {
                 pipes,
                 pages: taken as u32,
                 base,
+                pin: None,
             });
         }
         Ok(Ok(Outcome::count(taken)))
+    }
+
+    /// `gup pin longterm` through `gup_test`: process `p` pins
+    /// `[start, end)` (all or nothing: gup_test unpins what it pinned when
+    /// a call fails) and hands its descriptor to the controller, which
+    /// reads through the pins and stops them.
+    pub(super) fn pin_longterm(
+        &mut self,
+        p: ProcId,
+        h: HandleId,
+        start: u64,
+        end: u64,
+        base: u64,
+        flags: GupFlags,
+    ) -> Result<Result<Outcome, i32>, ExecError> {
+        let mut bits = 0;
+        if flags.write {
+            bits |= sys::PIN_LONGTERM_WRITE;
+        }
+        if flags.fast {
+            bits |= sys::PIN_LONGTERM_FAST;
+        }
+        let cmd = Command::PinLongterm {
+            addr: self.layout.addr_of_page(start),
+            pages: end - start,
+            flags: bits,
+        };
+        let fd = match self.call(p, &cmd, &[])? {
+            (Reply::Status { errno: 0 }, mut fds) => fds.pop(),
+            (Reply::Status { errno }, _) => return Ok(Err(errno)),
+            (other, _) => return Err(self.proc_error(p, format!("unexpected reply {other:?}"))),
+        };
+        let Some(fd) = fd else {
+            return Err(self.proc_error(p, format!("{GUP_TEST}: pinned without a descriptor")));
+        };
+        let pages = end - start;
+        self.handles[h.index()] = Some(Handle {
+            pipes: Vec::new(),
+            pages: u32::try_from(pages).unwrap_or(u32::MAX),
+            base,
+            pin: Some(GupTestPin { fd }),
+        });
+        Ok(Ok(Outcome::count(pages)))
     }
 
     /// What a device would read through the handle's references: the
@@ -84,6 +147,16 @@ impl Executor {
             return Ok(Ok(Outcome::Err(Errno::EINVAL)));
         }
         let mut all = Vec::with_capacity(handle.pages as usize);
+        if let Some(pin) = &handle.pin {
+            let mut buffer = vec![0u8; handle.pages as usize * PAGE_SIZE as usize];
+            sys::gup_test_read(&pin.fd, &mut buffer)
+                .map_err(|e| ExecError::Observe(format!("PIN_LONGTERM_TEST_READ: errno {e}")))?;
+            all.extend(buffer.chunks(PAGE_SIZE as usize).map(|page| {
+                let mut w = [0u8; 8];
+                w.copy_from_slice(&page[..8]);
+                u64::from_le_bytes(w)
+            }));
+        }
         for (pipe, pages) in &handle.pipes {
             if all.len() >= end as usize {
                 break;

@@ -74,6 +74,8 @@ struct Handle {
     pages: u32,
     /// Window-relative page of the first page (the DMA "index" base).
     base: u64,
+    /// A long-term pin set of `gup_test` (then `pipes` is empty).
+    pin: Option<handles::GupTestPin>,
 }
 
 /// Runs ops on real processes. See the module documentation.
@@ -340,7 +342,7 @@ impl Executor {
                     .map_err(|e| ExecError::Observe(format!("clear_refs of {p}: {e}")))?;
                 Ok(Ok(O::OK))
             }
-            Op::Gup { p, range, h, .. } => {
+            Op::Gup { p, range, h, flags } => {
                 if !self.has(p) {
                     return enoent;
                 }
@@ -349,6 +351,9 @@ impl Executor {
                 };
                 if self.handles[h.index()].is_some() {
                     return Ok(Ok(O::Err(Errno::EBUSY)));
+                }
+                if flags.pin {
+                    return self.pin_longterm(p, h, start, end, range.start as u64, flags);
                 }
                 self.splice(p, h, start, end, range.start as u64)
             }
