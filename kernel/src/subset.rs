@@ -142,7 +142,8 @@ pub fn support(op: &Op, env: &Environment) -> Result<(), &'static str> {
 ///   the copy that follows (`memcpy_from_page`) reads a pfn with no
 ///   kernel mapping: the guest oopses. The models read the page's data.
 /// - A long-term pin through `gup_test` while another is held (one pin
-///   set kernel-wide), or over a range not inside one VMA: gup_test
+///   set kernel-wide), or over a range not inside one VMA and its file's
+///   size: gup_test
 ///   calls `pin_user_pages` again after a partial pin, fails, and unpins
 ///   everything, where the models' `gup` keeps the pages it got.
 pub fn support_in(
@@ -173,16 +174,16 @@ pub fn support_in(
         {
             return Err("gup_test holds one long-term pin set at a time, kernel-wide");
         }
-        let one_vma = config.abs_range(range).is_some_and(|(start, end)| {
+        let whole = config.abs_range(range).is_some_and(|(start, end)| {
             state
                 .procs
                 .iter()
                 .filter(|x| x.id == *p)
                 .flat_map(|x| &x.vmas)
-                .any(|v| v.start <= start && end <= v.end)
+                .any(|v| v.start <= start && end <= v.end && within_eof(v, end, state))
         });
-        if !one_vma {
-            return Err("gup_test retries a partial pin and then unpins everything; the models keep the part pinned: only ranges inside one VMA are compared");
+        if !whole {
+            return Err("gup_test retries a partial pin and then unpins everything; the models keep the part pinned: only ranges inside one VMA (and a file's size) are compared");
         }
     }
     if let Op::MigrateToDev { d, range, .. } = op {
@@ -252,6 +253,20 @@ fn faults_own_device_page(state: &State, d: DevId, p: ProcId, start: u64, end: u
             own && (start..end).contains(&page)
         })
     })
+}
+
+/// Whether the pages of `v` before `end` lie within its file (a file
+/// page past the end of the file cannot be pinned: SIGBUS); mappings of
+/// anything else always do.
+fn within_eof(v: &VmaState, end: u64, state: &State) -> bool {
+    match (v.kind, v.backing) {
+        (VmaKind::FilePrivate | VmaKind::FileShared, Some((obj, first))) => state
+            .objects
+            .iter()
+            .find(|o| o.id == obj)
+            .is_some_and(|o| first + (end - v.start) <= o.pages),
+        _ => true,
+    }
 }
 
 /// Whether `v` maps shmem: an anonymous shared mapping or a tmpfs file.
@@ -457,6 +472,11 @@ mod tests {
         assert_eq!(support_in(&inside, &env, &two_vmas, &config), Ok(()));
         let across = op("gup p0 m0[0..4] pin write longterm -> h0\n");
         assert!(support_in(&across, &env, &two_vmas, &config).is_err());
+        let file = state_after("file f0 tmpfs pages=1\nmmap p0 m0 file-shared f0 rw pages=4\n");
+        let first = op("gup p0 m0[0] pin write longterm -> h0\n");
+        assert_eq!(support_in(&first, &env, &file, &config), Ok(()));
+        let past_eof = op("gup p0 m0[0..2] pin write longterm -> h0\n");
+        assert!(support_in(&past_eof, &env, &file, &config).is_err());
         let pinned = state_after(
             "mmap p0 m0 anon rw pages=2\nwrite p0 m0[0..2] = 1\ngup p0 m0[0..2] pin longterm -> h0\n",
         );

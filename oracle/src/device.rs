@@ -101,7 +101,10 @@ impl World {
                 continue;
             }
             if let Some(m) = dev.mirrors.get_mut(&p) {
-                let doomed: Vec<u64> = m.range(start..end).map(|(&k, _)| k).collect();
+                // dmirror_do_update() erases through `end >> PAGE_SHIFT`
+                // (xa_for_each_range's last index is inclusive): the page
+                // just past the range goes too.
+                let doomed: Vec<u64> = m.range(start..=end).map(|(&k, _)| k).collect();
                 for k in doomed {
                     m.remove(&k);
                 }

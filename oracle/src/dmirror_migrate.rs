@@ -391,6 +391,52 @@ impl World {
             }
         }
         self.migrate_device_unmap(&mut m);
+        self.alloc_normal_copies(&mut m);
+        self.migrate_device_pages(&mut m);
+        self.migrate_device_finalize(&mut m);
+        !self.folios.values().any(|f| f.memory == Memory::Device(d))
+    }
+
+    /// `migrate_device_coherent_folio()` (mm/migrate_device.c), for
+    /// FOLL_LONGTERM, whose caller has turned its pin into the reference
+    /// this takes: lock the folio, unmap it everywhere
+    /// (`migrate_device_unmap`, which refuses extra references), an
+    /// order-0 `ZONE_NORMAL` copy, pages, finalize. False (`-EBUSY`) when
+    /// the folio stays; a folio locked elsewhere counts as staying (the
+    /// kernel's `folio_lock` would wait).
+    pub(crate) fn migrate_device_coherent_folio(&mut self, folio: FolioId) -> bool {
+        if self.folio(folio).locked {
+            return false;
+        }
+        self.folio_get(folio, 1);
+        self.folio_mut(folio).locked = true;
+        let mut m = Migration {
+            vma: None,
+            fault_page: None,
+            fault_at: None,
+            src: vec![MigrateSrc {
+                page: Some(PageRef::Folio { folio, page: 0 }),
+                migrate: true,
+                write: false,
+                compound: false,
+            }],
+            dst: vec![None],
+            cpages: 0,
+        };
+        self.migrate_device_unmap(&mut m);
+        self.alloc_normal_copies(&mut m);
+        self.migrate_device_pages(&mut m);
+        self.migrate_device_finalize(&mut m);
+        !self.folios.contains_key(&folio)
+    }
+
+    /// A locked `ZONE_NORMAL` copy for each entry of `m` still migrating
+    /// (order 9 for a compound one): the destinations of an eviction
+    /// (`dmirror_device_evict_chunk`) or of `migrate_device_coherent_folio`.
+    /// When the zone has no room the entry keeps no destination and the
+    /// page stays on the device (the kernel's `__GFP_NOFAIL` or NULL folio
+    /// cannot be modelled).
+    pub(crate) fn alloc_normal_copies(&mut self, m: &mut Migration) {
         for i in 0..m.src.len() {
             let e = m.src[i];
             let Some((sf, _)) = e.page.as_ref().and_then(folio_of).filter(|_| e.migrate) else {
@@ -408,9 +454,6 @@ impl World {
             }
             m.dst[i] = Some(PageRef::Folio { folio: x, page: 0 });
         }
-        self.migrate_device_pages(&mut m);
-        self.migrate_device_finalize(&mut m);
-        !self.folios.values().any(|f| f.memory == Memory::Device(d))
     }
 
     /// `HMM_DMIRROR_RELEASE` (`dmirror_device_remove_chunks`): evict every

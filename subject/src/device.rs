@@ -324,7 +324,9 @@ impl World {
                 continue;
             }
             if let Some(m) = dev.mirrors.get_mut(&p) {
-                m.remove_range(start, end);
+                // Through the page just past the range, as the oracle's
+                // `invalidate` (dmirror_do_update's inclusive last index).
+                m.remove_range(start, end + 1);
             }
         }
     }

@@ -78,12 +78,21 @@ impl World {
 
     /// `__split_vma()` at page `at` if a VMA straddles it. A PMD leaf that
     /// straddles the new boundary is split first (`vma_adjust_trans_huge`).
+    /// When the VMA covers the whole PMD block around an unaligned `at`,
+    /// `split_huge_pmd_address` runs whether or not a PMD leaf is there,
+    /// and `__split_huge_pmd` invalidates the whole block first
+    /// (`MMU_NOTIFY_CLEAR`): device mirrors lose their entries there.
     pub fn split_vma_at(&mut self, p: usize, at: u64) {
         let Some(v) = self.vma_at(p, at) else { return };
         if v.start == at {
             return;
         }
-        if !at.is_multiple_of(PMD_PAGES as u64) && self.pmd_leaf_at(p, at).is_some() {
+        let nr = PMD_PAGES as u64;
+        let block = at - at % nr;
+        if !at.is_multiple_of(nr) && v.start <= block && block + nr <= v.end {
+            self.invalidate(p, block, block + nr, crate::device::Inval::Clear);
+        }
+        if !at.is_multiple_of(nr) && self.pmd_leaf_at(p, at).is_some() {
             self.split_pmd(p, at);
         }
         let mut left = v;

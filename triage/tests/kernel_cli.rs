@@ -107,7 +107,7 @@ fn ops_the_kernel_cannot_run_are_reported_skipped_by_kind() {
     assert!(observations(line) > 0, "{line}");
     assert!(out.contains("2 skipped;"), "{out}");
     assert!(
-        out.contains("  skipped gup×1: only `gup get fast`"),
+        out.contains("  skipped gup×1: long-term pins need the kernel's GUP test interface"),
         "{out}"
     );
     assert!(out.contains("  skipped reclaim×1: global reclaim"), "{out}");

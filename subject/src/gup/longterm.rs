@@ -19,9 +19,12 @@ impl World {
             let PageRef::Folio { folio, .. } = r.first else {
                 continue;
             };
+            // A device-coherent folio is collected as it is (it is on no
+            // LRU); any other one only if it can be isolated.
+            let device = matches!(self.folio(folio).memory, Memory::Device(_));
             if self.folio_is_longterm_pinnable(folio)
                 || list.contains(&folio)
-                || !self.folio(folio).lru
+                || (!device && !self.folio(folio).lru)
             {
                 continue;
             }
@@ -31,7 +34,9 @@ impl World {
     }
 
     /// `migrate_longterm_unpinnable_folios()`: unpin every returned page,
-    /// then `migrate_pages(MR_LONGTERM_PIN)` to `ZONE_NORMAL`. Any folio
+    /// migrate device-coherent folios with
+    /// `migrate_device_coherent_folio()` (`-EBUSY` when one stays), then
+    /// `migrate_pages(MR_LONGTERM_PIN)` to `ZONE_NORMAL`. Any folio
     /// left behind makes the pin fail with `-ENOMEM` (nothing stays pinned);
     /// success means "pin the range again" (`-EAGAIN`). A folio freed once
     /// the pins were dropped counts as migrated (`migrate_folio_unmap`).
@@ -41,6 +46,19 @@ impl World {
         movable: &[FolioId],
     ) -> Result<(), GupStop> {
         self.unpin_user_pages(pages);
+        let device = |w: &Self, f: FolioId| {
+            w.folios
+                .get(&f)
+                .is_some_and(|x| matches!(x.memory, Memory::Device(_)))
+        };
+        // Device-coherent folios first (their pins became references):
+        // one that stays fails the pin with -EBUSY before anything else
+        // migrates.
+        for &folio in movable {
+            if device(self, folio) && !self.migrate_device_coherent_folio(folio) {
+                return Err(GupStop::Err(Errno::EBUSY));
+            }
+        }
         let mut failed = false;
         for &folio in movable {
             if self.folios.contains_key(&folio) && !self.migrate_folio_to(folio, Zone::Normal) {
