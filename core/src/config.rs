@@ -84,6 +84,19 @@ impl KernelVersion {
     pub fn dmirror_maps_holes_writable(self) -> bool {
         self < KernelVersion::new(6, 19)
     }
+
+    /// Pages per `hmm_range_fault` call of test_hmm's device faults and
+    /// snapshots (`pfns[]` of `dmirror_fault`, `dmirror_snapshot`): 32
+    /// from Linux 6.17 ("lib/test_hmm: reduce stack usage", June 2025),
+    /// 64 before. A call that fails stores nothing, so the size decides
+    /// how much of a range that fails part-way the device has mapped.
+    pub fn dmirror_chunk_pages(self) -> u64 {
+        if self >= KernelVersion::new(6, 17) {
+            32
+        } else {
+            64
+        }
+    }
 }
 
 impl Default for KernelVersion {

@@ -307,6 +307,24 @@ fn reason(kind: OpKind) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The oracle's canonical state after `text` (default config).
+    fn state_after(text: &str) -> State {
+        use mmdiff_core::Model;
+        let mut o = mmdiff_oracle::Oracle::new(&Config::default());
+        for op in mmdiff_core::text::parse(text)
+            .expect("scenario parses")
+            .ops()
+        {
+            o.apply(&op);
+        }
+        mmdiff_core::canon::canonicalize(&o.raw_state()).0
+    }
+
+    /// The one op of `text`.
+    fn op(text: &str) -> Op {
+        mmdiff_core::text::parse(text).expect("op parses").ops()[0].clone()
+    }
     use mmdiff_core::op::{HandleId, PageRange, ProcId, Prot, SlotId};
 
     #[test]
@@ -404,22 +422,11 @@ mod tests {
 
     #[test]
     fn device_ops_the_guest_cannot_take_are_skipped_by_state() {
-        use mmdiff_core::canon::canonicalize;
-        use mmdiff_core::text::parse;
-        use mmdiff_core::Model;
         let env = Environment {
             hmm_devices: vec![0, 1, 2, 3],
             ..Environment::default()
         };
         let config = Config::default();
-        let state_after = |text: &str| {
-            let mut o = mmdiff_oracle::Oracle::new(&config);
-            for op in parse(text).expect("scenario parses").ops() {
-                o.apply(&op);
-            }
-            canonicalize(&o.raw_state()).0
-        };
-        let op = |text: &str| parse(text).expect("op parses").ops()[0].clone();
         let migrated = state_after(
             "mmap p0 m0 anon rw pages=2\nwrite p0 m0[0..2] = 1\nmigrate-to-dev dev0 p0 m0[0..2]\n",
         );
@@ -451,22 +458,11 @@ mod tests {
 
     #[test]
     fn long_term_pins_run_one_at_a_time_inside_one_vma() {
-        use mmdiff_core::canon::canonicalize;
-        use mmdiff_core::text::parse;
-        use mmdiff_core::Model;
         let env = Environment {
             gup_test: true,
             ..Environment::default()
         };
         let config = Config::default();
-        let state_after = |text: &str| {
-            let mut o = mmdiff_oracle::Oracle::new(&config);
-            for op in parse(text).expect("scenario parses").ops() {
-                o.apply(&op);
-            }
-            canonicalize(&o.raw_state()).0
-        };
-        let op = |text: &str| parse(text).expect("op parses").ops()[0].clone();
         let two_vmas = state_after("mmap p0 m0 anon rw pages=2\nmmap p0 m0 anon r pages=2 at=2\n");
         let inside = op("gup p0 m0[0..2] pin write longterm -> h0\n");
         assert_eq!(support_in(&inside, &env, &two_vmas, &config), Ok(()));

@@ -31,10 +31,6 @@ use mmdiff_core::state::{Memory, MirrorTag, PageRef};
 use crate::hmm::{HmmError, HmmRange};
 use crate::world::World;
 
-/// `unsigned long pfns[32]` in `dmirror_fault()` and `dmirror_snapshot()`:
-/// pages per `hmm_range_fault()` call.
-const CHUNK: u64 = 32;
-
 /// Walks per chunk in `dmirror_range_fault()` before it gives up
 /// (`HMM_RANGE_DEFAULT_TIMEOUT`).
 const RANGE_FAULT_TRIES: usize = 16;
@@ -131,7 +127,7 @@ impl World {
         let mut bytes = Vec::with_capacity((end - start) as usize);
         let mut addr = start;
         while addr < end {
-            let next = (addr + CHUNK).min(end);
+            let next = (addr + self.cfg.kernel.dmirror_chunk_pages()).min(end);
             let range = HmmRange {
                 p,
                 start: addr,
@@ -283,7 +279,7 @@ impl World {
     ) -> Result<(), HmmError> {
         let mut addr = start;
         while addr < end {
-            let next = (addr + CHUNK).min(end);
+            let next = (addr + self.cfg.kernel.dmirror_chunk_pages()).min(end);
             self.dmirror_range_fault(d, p, addr, next, write)?;
             addr = next;
         }

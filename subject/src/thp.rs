@@ -257,6 +257,7 @@ impl World {
         if f.locked || f.swapcache.is_some() || f.mapping.is_some() || extra_refs {
             return None;
         }
+        self.invalidate_folio_mappings(folio);
         for (q, page) in self.mappers(folio) {
             if page % NR == 0 && self.pmd_leaf_at(q, page).is_some() {
                 self.split_pmd(q, page);
@@ -332,16 +333,12 @@ impl World {
         Some(pieces)
     }
 
-    /// Whether something besides page tables holds `folio`: a device page
-    /// table, a GUP handle, an IOMMU preregistration, a lock holder.
+    /// Whether something besides page tables holds `folio`: a GUP handle,
+    /// an IOMMU preregistration, a lock holder (oracle: `held_elsewhere`;
+    /// device page tables hold no reference).
     fn held_elsewhere(&self, folio: FolioId) -> bool {
         let names = |r: PageRef| matches!(r, PageRef::Folio { folio: f, .. } if f == folio);
-        self.devices.iter().any(|d| {
-            d.mirrors
-                .values()
-                .any(|m| m.iter().any(|(_, r, _)| names(r)))
-        }) || self
-            .handles
+        self.handles
             .iter()
             .flatten()
             .any(|h| h.pages.iter().any(names))
@@ -351,6 +348,28 @@ impl World {
                 .flatten()
                 .any(|i| i.pages.iter().any(names))
             || self.locks.iter().flatten().any(|l| l.folio == folio)
+    }
+
+    /// `unmap_folio()` before a split: `try_to_migrate` visits every VMA
+    /// that maps the folio and brackets it with an `MMU_NOTIFY_CLEAR` over
+    /// the folio's extent there (`vma_address` .. `vma_address_end`, within
+    /// the VMA), so device mirrors drop their entries for it.
+    fn invalidate_folio_mappings(&mut self, folio: FolioId) {
+        let nr = self.folio(folio).nr_pages();
+        let mut ranges = std::collections::BTreeSet::new();
+        for (q, page) in self.mappers(folio) {
+            let Some((_, sub)) = self.entry(q, page).and_then(|e| e.folio_page()) else {
+                continue;
+            };
+            let Some(v) = self.vma_at(q, page) else {
+                continue;
+            };
+            let first = page.saturating_sub(u64::from(sub));
+            ranges.insert((q, first.max(v.start), (first + nr).min(v.end)));
+        }
+        for (q, start, end) in ranges {
+            self.invalidate(q, start, end, crate::device::Inval::Clear);
+        }
     }
 
     /// `remap_page(RMP_USE_SHARED_ZEROPAGE)` after an anonymous folio was
