@@ -11,9 +11,8 @@ use mmdiff_core::Config;
 
 use crate::env::Environment;
 
-/// The op kinds the kernel engine can run (some only with certain
-/// arguments, see [`support`]): the `--allow` list of a kernel campaign.
-pub const EXPRESSIBLE_KINDS: [OpKind; 21] = [
+/// The system-call subset: what any Linux runs from user space.
+const SYSCALL_KINDS: [OpKind; 14] = [
     OpKind::Mmap,
     OpKind::Munmap,
     OpKind::Mprotect,
@@ -28,16 +27,10 @@ pub const EXPRESSIBLE_KINDS: [OpKind; 21] = [
     OpKind::Gup,
     OpKind::Release,
     OpKind::DmaRead,
-    OpKind::DevRead,
-    OpKind::DevWrite,
-    OpKind::DevSnapshot,
-    OpKind::MigrateToDev,
-    OpKind::MigrateToSys,
-    OpKind::DevRelease,
-    OpKind::DevClose,
 ];
 
-/// The expressible kinds that are ioctls of the HMM test driver.
+/// The ioctls of the HMM test driver (where it exists, see
+/// [`kind_available`]).
 const DRIVER_KINDS: [OpKind; 7] = [
     OpKind::DevRead,
     OpKind::DevWrite,
@@ -47,6 +40,22 @@ const DRIVER_KINDS: [OpKind; 7] = [
     OpKind::DevRelease,
     OpKind::DevClose,
 ];
+
+/// The op kinds the kernel engine can run (some only with certain
+/// arguments, see [`support`]): the `--allow` list of a kernel campaign.
+pub const EXPRESSIBLE_KINDS: [OpKind; 21] = {
+    let mut all = [OpKind::Mmap; 21];
+    let mut i = 0;
+    while i < SYSCALL_KINDS.len() {
+        all[i] = SYSCALL_KINDS[i];
+        i += 1;
+    }
+    while i < all.len() {
+        all[i] = DRIVER_KINDS[i - SYSCALL_KINDS.len()];
+        i += 1;
+    }
+    all
+};
 
 /// Whether `env` can run some op of `kind` at all: the device ops need
 /// the HMM test driver.

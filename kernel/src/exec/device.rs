@@ -122,20 +122,20 @@ impl Executor {
         if !self.has(p) {
             return Ok(Ok(Outcome::Err(Errno::ENOENT)));
         }
-        match self.call(p, &Command::CloseMirror { dev }, &[])? {
-            (Reply::Status { errno: 0 }, _) => {}
-            (Reply::Status { errno }, _) => return Ok(Err(errno)),
-            (other, _) => return Err(self.proc_error(p, format!("unexpected reply {other:?}"))),
+        let closed = self.status(p, &Command::CloseMirror { dev }, &[])?;
+        if closed.is_ok() {
+            // Dropping the duplicate runs the release before close returns.
+            self.mirrors.live.retain(|(key, _)| *key != (p, dev));
         }
-        // Dropping the duplicate runs the release before close returns.
-        self.mirrors.live.retain(|(key, _)| *key != (p, dev));
-        Ok(Ok(Outcome::OK))
+        Ok(closed)
     }
 
     /// `dev-release`: `HMM_DMIRROR_RELEASE` through the controller's own
     /// mirror of `dev`.
     pub(super) fn dev_release(&mut self, dev: u8) -> Result<Result<Outcome, i32>, ExecError> {
-        let slot = &mut self.mirrors.own[usize::from(dev) % 4];
+        let Some(slot) = self.mirrors.own.get_mut(usize::from(dev)) else {
+            return Ok(Err(libc::ENODEV));
+        };
         if slot.is_none() {
             let path = format!("/dev/hmm_dmirror{dev}");
             let file = fs::OpenOptions::new()

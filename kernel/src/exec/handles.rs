@@ -113,10 +113,9 @@ impl Executor {
             pages: end - start,
             flags: bits,
         };
-        let fd = match self.call(p, &cmd, &[])? {
-            (Reply::Status { errno: 0 }, mut fds) => fds.pop(),
-            (Reply::Status { errno }, _) => return Ok(Err(errno)),
-            (other, _) => return Err(self.proc_error(p, format!("unexpected reply {other:?}"))),
+        let fd = match self.status_fds(p, &cmd, &[])? {
+            Ok(mut fds) => fds.pop(),
+            Err(errno) => return Ok(Err(errno)),
         };
         let Some(fd) = fd else {
             return Err(self.proc_error(p, format!("{GUP_TEST}: pinned without a descriptor")));

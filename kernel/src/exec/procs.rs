@@ -19,8 +19,18 @@ impl Executor {
         cmd: &Command,
         fds: &[i32],
     ) -> Result<Result<Outcome, i32>, ExecError> {
+        Ok(self.status_fds(p, cmd, fds)?.map(|_| Outcome::OK))
+    }
+
+    /// [`Executor::status`] with the descriptors the reply carries.
+    pub(super) fn status_fds(
+        &mut self,
+        p: ProcId,
+        cmd: &Command,
+        fds: &[i32],
+    ) -> Result<Result<Vec<OwnedFd>, i32>, ExecError> {
         match self.call(p, cmd, fds)? {
-            (Reply::Status { errno: 0 }, _) => Ok(Ok(Outcome::OK)),
+            (Reply::Status { errno: 0 }, fds) => Ok(Ok(fds)),
             (Reply::Status { errno }, _) => Ok(Err(errno)),
             (other, _) => Err(self.proc_error(p, format!("unexpected reply {other:?}"))),
         }
