@@ -11,7 +11,7 @@
 
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 
-use crate::layout::{AREA_BASE, AREA_LEN, PAGE_SIZE};
+use crate::layout::{first_words, AREA_BASE, AREA_LEN, PAGE_SIZE};
 use crate::sys;
 use crate::wire::{
     self, Command, Reply, DMIRROR_MIGRATE_TO_DEV, DMIRROR_READ, DMIRROR_SNAPSHOT, DMIRROR_WRITE,
@@ -197,14 +197,7 @@ fn dmirror(
         .err()
         .unwrap_or(0);
     let buffer = match request {
-        DMIRROR_READ | DMIRROR_MIGRATE_TO_DEV if errno == 0 => buffer
-            .chunks(page)
-            .map(|p| {
-                let mut first = [0u8; 8];
-                first.copy_from_slice(&p[..8]);
-                u64::from_le_bytes(first)
-            })
-            .collect(),
+        DMIRROR_READ | DMIRROR_MIGRATE_TO_DEV if errno == 0 => first_words(&buffer),
         DMIRROR_SNAPSHOT if errno == 0 => buffer.iter().map(|&b| u64::from(b)).collect(),
         _ => Vec::new(),
     };

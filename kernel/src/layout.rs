@@ -21,6 +21,19 @@ use mmdiff_core::Config;
 /// Bytes per page: the models' 4 KiB pages.
 pub const PAGE_SIZE: u64 = 4096;
 
+/// The `u64` at the start of each page of `bytes` (whole pages): the value
+/// mmdiff compares, read from a buffer the kernel copied pages into.
+pub fn first_words(bytes: &[u8]) -> Vec<u64> {
+    bytes
+        .chunks_exact(PAGE_SIZE as usize)
+        .map(|page| {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(&page[..8]);
+            u64::from_le_bytes(w)
+        })
+        .collect()
+}
+
 /// First address of the window area (16 TiB, PMD- and PUD-aligned).
 pub const AREA_BASE: u64 = 0x1000_0000_0000;
 
@@ -78,6 +91,17 @@ impl Layout {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn first_words_take_each_pages_leading_u64() {
+        let mut bytes = vec![0u8; 2 * PAGE_SIZE as usize];
+        bytes[..8].copy_from_slice(&7u64.to_le_bytes());
+        bytes[8] = 0xff; // past the word: not part of it
+        let second = PAGE_SIZE as usize;
+        bytes[second..second + 8].copy_from_slice(&u64::MAX.to_le_bytes());
+        assert_eq!(first_words(&bytes), vec![7, u64::MAX]);
+        assert!(first_words(&[]).is_empty());
+    }
 
     #[test]
     fn windows_are_spread_out_pmd_aligned_and_round_trip() {

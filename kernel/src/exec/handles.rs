@@ -14,7 +14,7 @@ use mmdiff_core::outcome::{Errno, Outcome, Payload};
 
 use super::{ExecError, Executor, Handle};
 use crate::child::GUP_TEST;
-use crate::layout::PAGE_SIZE;
+use crate::layout::{first_words, PAGE_SIZE};
 use crate::sys;
 use crate::wire::{Command, Reply};
 
@@ -150,11 +150,7 @@ impl Executor {
             let mut buffer = vec![0u8; handle.pages as usize * PAGE_SIZE as usize];
             sys::gup_test_read(&pin.fd, &mut buffer)
                 .map_err(|e| ExecError::Observe(format!("PIN_LONGTERM_TEST_READ: errno {e}")))?;
-            all.extend(buffer.chunks(PAGE_SIZE as usize).map(|page| {
-                let mut w = [0u8; 8];
-                w.copy_from_slice(&page[..8]);
-                u64::from_le_bytes(w)
-            }));
+            all.extend(first_words(&buffer));
         }
         for (pipe, pages) in &handle.pipes {
             if all.len() >= end as usize {
@@ -218,14 +214,7 @@ pub(super) fn read_through_pipe(pipe: &OwnedFd, pages: u32) -> Result<Vec<u64>, 
             data.len()
         ));
     }
-    Ok(data
-        .chunks(PAGE_SIZE as usize)
-        .map(|page| {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(&page[..8]);
-            u64::from_le_bytes(w)
-        })
-        .collect())
+    Ok(first_words(&data))
 }
 
 #[cfg(test)]
