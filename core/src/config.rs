@@ -68,6 +68,19 @@ impl KernelVersion {
         self >= KernelVersion::new(6, 18)
     }
 
+    /// Device-exclusive entries keep the page's mapcount and are one
+    /// entry type (David Hildenbrand's rework, Linux 6.15:
+    /// `make_device_exclusive` takes one page, `restore_exclusive_pte`
+    /// follows `can_change_pte_writable`). Before, `make_device_exclusive_range`
+    /// removes the rmap (`page_make_device_exclusive_one` converts every
+    /// present mapping of the folio, keeping a writable and a readable
+    /// variant), fails for tail pages and locked folios, and restoring
+    /// adds the rmap back and maps a writable entry dirty and writable
+    /// wherever the VMA allows (`maybe_mkwrite(pte_mkdirty())`).
+    pub fn device_exclusive_keeps_mapcount(self) -> bool {
+        self >= KernelVersion::new(6, 15)
+    }
+
     /// `migrate_vma_setup` can select a PMD-mapped THP whole
     /// (`MIGRATE_VMA_SELECT_COMPOUND`) and test_hmm migrates it as a
     /// device-private THP (Linux 6.19); before, the collection splits it

@@ -193,9 +193,13 @@ pub enum Entry {
         uffd_wp: bool,
     },
     /// A device-exclusive entry (`make_device_exclusive`): the page stays
-    /// mapped (mapcount and reference kept) but the CPU must fault to use it.
+    /// mapped (mapcount and reference kept; before 6.15 only the
+    /// reference) but the CPU must fault to use it. `write` is the
+    /// writable variant (`SWP_DEVICE_EXCLUSIVE_WRITE`) of kernels before
+    /// 6.15; from 6.15 there is one type and `write` is always false.
     DeviceExclusive {
         target: Target,
+        write: bool,
         soft_dirty: bool,
         uffd_wp: bool,
     },
@@ -258,10 +262,12 @@ impl Entry {
             },
             Entry::DeviceExclusive {
                 target,
+                write,
                 soft_dirty,
                 uffd_wp,
             } => Entry::DeviceExclusive {
                 target: target.advanced(n),
+                write,
                 soft_dirty,
                 uffd_wp,
             },
@@ -308,11 +314,13 @@ impl Entry {
                 uffd_wp,
             },
             Entry::DeviceExclusive {
+                write,
                 soft_dirty,
                 uffd_wp,
                 ..
             } => Entry::DeviceExclusive {
                 target: t,
+                write,
                 soft_dirty,
                 uffd_wp,
             },

@@ -74,6 +74,7 @@ impl World {
         self.rewrite_entry(p, page, |e| {
             *e = Entry::DeviceExclusive {
                 target: Target::Folio { folio, page: sub },
+                write: false,
                 soft_dirty: bits.soft_dirty,
                 uffd_wp: bits.uffd_wp,
             }
@@ -108,6 +109,7 @@ impl World {
             target,
             soft_dirty,
             uffd_wp,
+            ..
         }) = self.entry(p, page)
         else {
             return;

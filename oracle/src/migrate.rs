@@ -146,6 +146,7 @@ impl World {
                         target: Target::Folio { page: sub, .. },
                         soft_dirty,
                         uffd_wp,
+                        ..
                     } = *e
                     else {
                         continue;

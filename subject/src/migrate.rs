@@ -148,6 +148,7 @@ impl World {
                     target: Target::Folio { page: sub, .. },
                     soft_dirty,
                     uffd_wp,
+                    ..
                 } => {
                     *e = Entry::Present {
                         level: Level::Pte,

@@ -338,6 +338,7 @@ mod tests {
                 start: 0,
                 len: 1,
                 entry: mmdiff_core::state::Entry::DeviceExclusive {
+                    write: false,
                     target: mmdiff_core::state::Target::Zero,
                     soft_dirty: false,
                     uffd_wp: false,

@@ -288,6 +288,7 @@ pub(crate) fn hmm_state() -> State {
             1,
             Entry::DeviceExclusive {
                 target: tgt(2, 0),
+                write: false,
                 soft_dirty: true,
                 uffd_wp: false,
             },

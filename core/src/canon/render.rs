@@ -310,11 +310,15 @@ pub fn render_run(window_pages: u32, r: &EntryRun) -> String {
         }
         Entry::DeviceExclusive {
             target,
+            write,
             soft_dirty,
             uffd_wp,
         } => {
             let mut s = format!("devexcl {}", target_text(target, len));
-            flags(&mut s, &[(soft_dirty, "sd"), (uffd_wp, "uwp")]);
+            flags(
+                &mut s,
+                &[(write, "w"), (soft_dirty, "sd"), (uffd_wp, "uwp")],
+            );
             s
         }
         Entry::Swap {

@@ -612,6 +612,7 @@ pub(crate) fn arb_abstract(seed: u64) -> State {
                     },
                     _ => Entry::DeviceExclusive {
                         target,
+                        write: b3,
                         soft_dirty: b1,
                         uffd_wp: b2,
                     },

@@ -378,10 +378,12 @@ fn entry_bit(entry: &Entry, bit: EntryBit) -> Option<bool> {
             _ => None,
         },
         Entry::DeviceExclusive {
+            write,
             soft_dirty,
             uffd_wp,
             ..
         } => match bit {
+            EntryBit::Write => Some(write),
             EntryBit::SoftDirty => Some(soft_dirty),
             EntryBit::UffdWp => Some(uffd_wp),
             _ => None,

@@ -521,16 +521,19 @@ pub(super) fn entry_path(a: &Entry, b: &Entry) -> Option<&'static str> {
         (
             Entry::DeviceExclusive {
                 target: ta,
+                write: wa,
                 soft_dirty: sa,
                 uffd_wp: ua,
             },
             Entry::DeviceExclusive {
                 target: tb,
+                write: wb,
                 soft_dirty: sb,
                 uffd_wp: ub,
             },
         ) => first_diff! {
             "entry.target" => ta, tb;
+            "entry.write" => wa, wb;
             "entry.soft-dirty" => sa, sb;
             "entry.uffd-wp" => ua, ub;
         },

@@ -25,8 +25,8 @@
 //! Entry kinds beyond present and swap entries: `migration` (bits: all;
 //! `write` = a writable migration entry, `exclusive` = readable-exclusive,
 //! neither = readable), `devpriv` (write soft-dirty uffd-wp pmd), `devexcl`
-//! (soft-dirty uffd-wp). A folio fact's page may hold any entry that maps a
-//! folio page (present, migration, devpriv, devexcl); `dev=<dev>` checks
+//! (write soft-dirty uffd-wp; `write` only before 6.15). A folio fact's
+//! page may hold any entry that maps a folio page (present, migration, devpriv, devexcl); `dev=<dev>` checks
 //! that the folio is device memory of that device.
 //!
 //! `<page>` is `m<k>[<n>]`. Items are kept in the order written; each key or

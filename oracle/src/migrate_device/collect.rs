@@ -371,6 +371,7 @@ impl World {
                 target,
                 soft_dirty,
                 uffd_wp,
+                ..
             } => (target, false, false, false, soft_dirty, uffd_wp),
             _ => unreachable!("install_migration_pte on {e:?}"),
         };
