@@ -276,6 +276,7 @@ pub fn canonicalize(raw: &State) -> (State, Renames) {
         swap,
         zone_free: raw.zone_free,
         zone_total: raw.zone_total,
+        kernel: raw.kernel,
         handles,
         locks,
         iommu,

@@ -174,6 +174,8 @@ struct Holders {
     sessions: i64,
     /// Pages behind migration entries: holders without a reference.
     migration: i64,
+    /// Device-exclusive entries before 6.15: a reference without a mapping.
+    exclusive: i64,
 }
 
 impl Holders {
@@ -187,6 +189,7 @@ impl Holders {
             + self.locks
             + self.sessions
             + self.migration
+            + self.exclusive
             > 0
     }
     fn expected_refs(&self, large: bool) -> i64 {
@@ -198,6 +201,7 @@ impl Holders {
             + self.gets
             + self.locks
             + self.sessions
+            + self.exclusive
             + self.pins * pin
     }
     fn describe(&self) -> String {
@@ -211,6 +215,9 @@ impl Holders {
                 " session={} mig={}",
                 self.sessions, self.migration
             ));
+        }
+        if self.exclusive != 0 {
+            s.push_str(&format!(" devexcl={}", self.exclusive));
         }
         s
     }

@@ -651,6 +651,9 @@ pub struct State {
     pub zone_free: [u64; 3],
     /// Total pages per zone (from the config), for the accounting invariant.
     pub zone_total: [u64; 3],
+    /// The kernel version whose rules made the state (from the config),
+    /// for the invariants whose rules changed between versions.
+    pub kernel: crate::config::KernelVersion,
     pub handles: Vec<HandleState>,
     pub locks: Vec<LockState>,
     pub iommu: Vec<PreregState>,
@@ -671,6 +674,7 @@ impl State {
             swap: BTreeMap::new(),
             zone_free: config.zone_pages,
             zone_total: config.zone_pages,
+            kernel: config.kernel,
             handles: Vec::new(),
             locks: Vec::new(),
             iommu: Vec::new(),

@@ -87,9 +87,20 @@ pub fn run_bytes_with<A: Model, B: Model>(data: &[u8]) -> Result<(), Failure> {
     run_ops_with::<A, B>(&bytes::decode(data))
 }
 
+/// [`run_bytes_with`] on another machine or profile (`mmdiff fuzz
+/// --kernel`); the fuzzing front ends run the default one.
+pub fn run_bytes_on<A: Model, B: Model>(config: &Config, data: &[u8]) -> Result<(), Failure> {
+    run_ops_on::<A, B>(config, &bytes::decode(data))
+}
+
 /// [`run_ops`] on any two models.
 pub fn run_ops_with<A: Model, B: Model>(ops: &[Op]) -> Result<(), Failure> {
-    let report = run_lockstep::<A, B>(&Config::default(), ops, Check::Digest);
+    run_ops_on::<A, B>(&Config::default(), ops)
+}
+
+/// [`run_ops_with`] on `config`.
+pub fn run_ops_on<A: Model, B: Model>(config: &Config, ops: &[Op]) -> Result<(), Failure> {
+    let report = run_lockstep::<A, B>(config, ops, Check::Digest);
     match report.divergence {
         None => Ok(()),
         Some(divergence) => {

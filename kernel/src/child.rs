@@ -14,7 +14,8 @@ use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use crate::layout::{first_words, AREA_BASE, AREA_LEN, PAGE_SIZE};
 use crate::sys;
 use crate::wire::{
-    self, Command, Reply, DMIRROR_MIGRATE_TO_DEV, DMIRROR_READ, DMIRROR_SNAPSHOT, DMIRROR_WRITE,
+    self, Command, Reply, DMIRROR_CHECK_EXCLUSIVE, DMIRROR_EXCLUSIVE, DMIRROR_MIGRATE_TO_DEV,
+    DMIRROR_READ, DMIRROR_SNAPSHOT, DMIRROR_WRITE,
 };
 
 /// Exit codes of a scenario process that could not serve (the controller
@@ -122,6 +123,12 @@ fn serve(sock: OwnedFd) -> i32 {
                 values,
             } => dmirror(&mut mirrors, dev, request, addr, npages, &values),
             Command::PinLongterm { addr, pages, flags } => pin_longterm(addr, pages, flags),
+            Command::GupOnce {
+                request,
+                addr,
+                pages,
+                flags,
+            } => (gup_once(fds.pop(), request, addr, pages, flags), None),
             Command::CloseMirror { dev } => {
                 let slot = mirrors.get_mut(dev as usize).and_then(Option::take);
                 let errno = if slot.is_some() { 0 } else { libc::ENOENT };
@@ -181,10 +188,10 @@ fn dmirror(
     let pages = npages as usize;
     let mut buffer = vec![
         0u8;
-        if request == DMIRROR_SNAPSHOT {
-            pages
-        } else {
-            pages * page
+        match request {
+            DMIRROR_SNAPSHOT => pages,
+            DMIRROR_CHECK_EXCLUSIVE => 0,
+            _ => pages * page,
         }
     ];
     if request == DMIRROR_WRITE {
@@ -197,7 +204,9 @@ fn dmirror(
         .err()
         .unwrap_or(0);
     let buffer = match request {
-        DMIRROR_READ | DMIRROR_MIGRATE_TO_DEV if errno == 0 => first_words(&buffer),
+        DMIRROR_READ | DMIRROR_MIGRATE_TO_DEV | DMIRROR_EXCLUSIVE if errno == 0 => {
+            first_words(&buffer)
+        }
         DMIRROR_SNAPSHOT if errno == 0 => buffer.iter().map(|&b| u64::from(b)).collect(),
         _ => Vec::new(),
     };
@@ -226,6 +235,32 @@ fn pin_longterm(addr: u64, pages: u64, flags: u32) -> (Reply, Option<OwnedFd>) {
     match sys::gup_test_start(&fd, addr, pages * PAGE_SIZE, flags) {
         Ok(()) => (status(Ok(())), Some(fd)),
         Err(errno) => (status(Err(errno)), None),
+    }
+}
+
+/// A one-shot `gup_test` request (the pages are taken and put back in
+/// one call) on `held`, the descriptor that holds the long-term pin set
+/// if there is one: closing any `gup_test` file unpins that set
+/// (`gup_test_release`), so a fresh descriptor is opened, and closed
+/// again, only when the controller holds none.
+fn gup_once(held: Option<OwnedFd>, request: u8, addr: u64, pages: u64, flags: u32) -> Reply {
+    let failed = |errno| Reply::GupTaken { bytes: 0, errno };
+    let fd = match held {
+        Some(fd) => fd,
+        None => {
+            let file = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open(GUP_TEST);
+            match file {
+                Ok(f) => OwnedFd::from(f),
+                Err(e) => return failed(e.raw_os_error().unwrap_or(libc::EIO)),
+            }
+        }
+    };
+    match sys::gup_test_once(&fd, request, addr, pages * PAGE_SIZE, flags) {
+        Ok(bytes) => Reply::GupTaken { bytes, errno: 0 },
+        Err(errno) => failed(errno),
     }
 }
 

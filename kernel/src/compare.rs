@@ -226,12 +226,27 @@ impl KernelDivergence {
     }
 }
 
-/// `ok data=...`, `EFAULT`, `errno 75`, `skipped: why`.
+/// `ok data=...`, `EFAULT`, `errno 75`, `failed (errno not reported)`,
+/// `skipped: why`.
 pub fn kernel_outcome_text(k: &KernelOutcome) -> String {
     match k {
         KernelOutcome::Done(o) => outcome_to_string(o),
         KernelOutcome::UnknownErrno(e) => format!("errno {e}"),
+        KernelOutcome::ErrnoUnreported => {
+            "failed (errno not reported by the interface; any error agrees)".into()
+        }
         KernelOutcome::Skipped { reason, .. } => format!("skipped: {reason}"),
+    }
+}
+
+/// Whether the kernel's outcome of an op agrees with the oracle's: the
+/// same outcome, or a failure whose errno the kernel's interface did not
+/// report against any error.
+pub fn agrees(oracle: &Outcome, kernel: &KernelOutcome) -> bool {
+    match kernel {
+        KernelOutcome::Done(k) => k == oracle,
+        KernelOutcome::ErrnoUnreported => matches!(oracle, Outcome::Err(_)),
+        KernelOutcome::UnknownErrno(_) | KernelOutcome::Skipped { .. } => false,
     }
 }
 
@@ -288,7 +303,8 @@ pub fn compare_on(
         return Ok(report);
     }
     for (index, op) in ops.iter().enumerate() {
-        if let Err(reason) = subset::support_in(op, env, oracle.state(), &oracle_config) {
+        let next = ops.get(index + 1);
+        if let Err(reason) = subset::support_in(op, next, env, oracle.state(), &oracle_config) {
             report.skipped.entry(op.kind()).or_insert((0, reason)).0 += 1;
             if options.unexpressible == Unexpressible::Stop {
                 report.stopped_before = Some(index);
@@ -373,7 +389,7 @@ impl Views<'_> {
             std::thread::sleep(SETTLE_WAIT);
             kernel_view = kernel.observe()?;
         }
-        let mut oracle_view = project(oracle.state(), self.env.soft_dirty);
+        let mut oracle_view = project(oracle.state(), self.env.soft_dirty, self.config.kernel);
         let mut kernel_only = KernelOnly::new();
         report.observations += kernel_view.pages();
         let n = explained::split_page_cache_folios(&mut kernel_view);
@@ -417,7 +433,7 @@ impl Views<'_> {
             let (k, n) =
                 explained::snapshot_without_fault_around(op, o, k, &kernel_only, self.config);
             note(report, Explained::FaultAround, n);
-            KernelOutcome::Done(o.clone()) != k
+            !agrees(o, &k)
         });
         if !outcome_differs && oracle_view == kernel_view {
             return Ok(true);
@@ -498,4 +514,35 @@ pub fn view_diff(oracle: &View, kernel: &View, window_pages: u32) -> String {
         .context_radius(3)
         .header("oracle", "kernel")
         .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mmdiff_core::outcome::Errno;
+
+    #[test]
+    fn an_unreported_errno_agrees_with_any_error_only() {
+        let unreported = KernelOutcome::ErrnoUnreported;
+        assert!(agrees(&Outcome::Err(Errno::EFAULT), &unreported));
+        assert!(agrees(&Outcome::Err(Errno::ENOMEM), &unreported));
+        assert!(!agrees(&Outcome::count(0), &unreported));
+        assert!(!agrees(&Outcome::count(2), &unreported));
+        assert!(!agrees(&Outcome::OK, &unreported));
+        assert!(!agrees(&Outcome::Blocked { page: 0 }, &unreported));
+        let done = KernelOutcome::Done(Outcome::count(2));
+        assert!(agrees(&Outcome::count(2), &done));
+        assert!(!agrees(&Outcome::count(1), &done));
+        let efault = KernelOutcome::Done(Outcome::Err(Errno::EFAULT));
+        assert!(agrees(&Outcome::Err(Errno::EFAULT), &efault));
+        assert!(!agrees(&Outcome::Err(Errno::EINVAL), &efault));
+        assert!(!agrees(
+            &Outcome::Err(Errno::EFAULT),
+            &KernelOutcome::UnknownErrno(75)
+        ));
+        assert_eq!(
+            kernel_outcome_text(&unreported),
+            "failed (errno not reported by the interface; any error agrees)"
+        );
+    }
 }

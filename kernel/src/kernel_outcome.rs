@@ -15,6 +15,11 @@ pub enum KernelOutcome {
     /// The op ran and failed with an errno the op language has no name
     /// for.
     UnknownErrno(i32),
+    /// The op ran and failed, and the kernel's interface does not say
+    /// why: gup_test's one-shot requests answer "no page taken" and drop
+    /// the errno of the `get_user_pages*` / `pin_user_pages*` call. It
+    /// agrees with any error of the models ([`crate::compare::agrees`]).
+    ErrnoUnreported,
     /// The op is not expressible on this kernel and did not run.
     Skipped {
         kind: OpKind,

@@ -3,7 +3,9 @@
 //! The system-call subset of a scenario (`mmap`, `munmap`, `mprotect`,
 //! `madvise`, `mremap`, `fork`, `exit`, `file`, CPU `read`/`write`,
 //! `clear-soft-dirty`, and `gup get fast` as `vmsplice` with `dma-read`
-//! and `release` of its handle) runs for real in scenario processes forked
+//! and `release` of its handle; with the kernel's GUP test interface also
+//! long-term pins and gets or pins that the next op releases; with the HMM
+//! test driver its ioctls) runs for real in scenario processes forked
 //! for the purpose ([`Executor`]); after every op the kernel's observable
 //! state of every process is read from `/proc` ([`observe`]) and compared
 //! with the oracle's canonical state projected onto the same observables

@@ -16,7 +16,11 @@
 //! access migrates it back). A device-coherent page is present, on a pfn
 //! `/proc/kpageflags` reports as `NOPAGE`: only its identity and the
 //! exclusive bit are known, and the process loads its value like any
-//! other.
+//! other. A device-exclusive entry (before Linux 6.15) is a non-present
+//! entry of swap type `SWP_DEVICE_EXCLUSIVE_WRITE` or `_READ` whose offset
+//! is the pfn of the page in system memory: the frame's facts come from
+//! kpageflags and kpagecount as for a present page, and its value is never
+//! read (any CPU access restores the mapping).
 //!
 //! Nothing here changes what later ops do: values are read only from
 //! present pages (a read of a missing page would fault it in) and not from
@@ -56,12 +60,21 @@ const PM_PRESENT: u64 = 1 << 63;
 /// (`MAX_SWAPFILES_SHIFT`), its offset (for device entries the pfn) the
 /// bits above, up to bit 54.
 const SWP_TYPE_BITS: u32 = 5;
-/// `SWP_DEVICE_WRITE` and `SWP_DEVICE_READ` (include/linux/swap.h): the
-/// device types sit just below `SWP_PTE_MARKER`, the last of the 32 types,
-/// whatever else is configured (`CONFIG_DEVICE_PRIVATE` must be, for
-/// device-private entries to exist at all).
+/// `SWP_DEVICE_WRITE`, `SWP_DEVICE_READ`, `SWP_DEVICE_EXCLUSIVE_WRITE` and
+/// `SWP_DEVICE_EXCLUSIVE_READ` (include/linux/swap.h of 6.12): the
+/// `SWP_DEVICE_NUM` (4) device types sit just below `SWP_PTE_MARKER`, the
+/// last of the 32 types, whatever else is configured: `MAX_SWAPFILES` is
+/// 32 less the device, migration, hwpoison and marker types, and the
+/// device types follow the hwpoison and migration ones, so the first is
+/// 32 - 4 - 1 = 27 with or without `CONFIG_MEMORY_FAILURE` or
+/// `CONFIG_MIGRATION` (`CONFIG_DEVICE_PRIVATE` must be set, for device
+/// entries to exist at all). Linux 6.15 has one exclusive type
+/// (`SWP_DEVICE_NUM` 3, the types shift up by one): a kernel that new
+/// with device memory needs its own numbers.
 const SWP_DEVICE_WRITE: u64 = 27;
 const SWP_DEVICE_READ: u64 = 28;
+const SWP_DEVICE_EXCLUSIVE_WRITE: u64 = 29;
+const SWP_DEVICE_EXCLUSIVE_READ: u64 = 30;
 
 const KPF_ANON: u64 = 1 << 12;
 const KPF_COMPOUND_HEAD: u64 = 1 << 15;
@@ -215,7 +228,16 @@ fn page_view(
         }
         PageState::Present { pmd, frame }
     } else {
-        swap_state(entry)
+        match swap_state(entry) {
+            NotPresent::State(state) => state,
+            NotPresent::DeviceExclusive { pfn: 0, .. } => {
+                return Err(format!("page {page} is device-exclusive without a pfn"));
+            }
+            NotPresent::DeviceExclusive { write, pfn } => PageState::DeviceExclusive {
+                write,
+                frame: frames.frame(pfn, false)?,
+            },
+        }
     };
     Ok(Some(PageView {
         page,
@@ -226,18 +248,36 @@ fn page_view(
     }))
 }
 
+/// What a non-present entry of pagemap is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum NotPresent {
+    /// A device-private page or a swapped page.
+    State(PageState),
+    /// A device-exclusive entry of the page at `pfn` in system memory,
+    /// whose frame is still to be looked up.
+    DeviceExclusive { write: bool, pfn: u64 },
+}
+
 /// A non-present entry of pagemap: a device-private page (a swap entry of
 /// a device type, whose offset is the pfn; test_hmm's device folios are
-/// small before 6.19) or a swapped page.
-fn swap_state(entry: u64) -> PageState {
+/// small before 6.19), a device-exclusive entry (its offset the pfn of the
+/// ordinary page), or a swapped page.
+fn swap_state(entry: u64) -> NotPresent {
     let word = entry & PM_PFN_MASK;
+    let pfn = word >> SWP_TYPE_BITS;
     match word & ((1 << SWP_TYPE_BITS) - 1) {
-        t @ (SWP_DEVICE_WRITE | SWP_DEVICE_READ) => PageState::DevicePrivate {
+        t @ (SWP_DEVICE_WRITE | SWP_DEVICE_READ) => NotPresent::State(PageState::DevicePrivate {
             write: t == SWP_DEVICE_WRITE,
-            folio: word >> SWP_TYPE_BITS,
+            folio: pfn,
             page: 0,
-        },
-        _ => PageState::Swapped,
+        }),
+        t @ (SWP_DEVICE_EXCLUSIVE_WRITE | SWP_DEVICE_EXCLUSIVE_READ) => {
+            NotPresent::DeviceExclusive {
+                write: t == SWP_DEVICE_EXCLUSIVE_WRITE,
+                pfn,
+            }
+        }
+        _ => NotPresent::State(PageState::Swapped),
     }
 }
 
@@ -496,26 +536,48 @@ mod tests {
         let word = |t: u64| PM_SWAP | (pfn << SWP_TYPE_BITS) | t;
         assert_eq!(
             swap_state(word(SWP_DEVICE_WRITE)),
-            PageState::DevicePrivate {
+            NotPresent::State(PageState::DevicePrivate {
                 write: true,
                 folio: pfn,
                 page: 0
-            }
+            })
         );
         assert_eq!(
             swap_state(word(SWP_DEVICE_READ) | PM_SOFT_DIRTY | PM_EXCLUSIVE),
-            PageState::DevicePrivate {
+            NotPresent::State(PageState::DevicePrivate {
                 write: false,
                 folio: pfn,
                 page: 0
-            }
+            })
         );
         // Slot 12 of swap file 0, and a migration entry (type 26).
         assert_eq!(
             swap_state(PM_SWAP | (12 << SWP_TYPE_BITS)),
-            PageState::Swapped
+            NotPresent::State(PageState::Swapped)
         );
-        assert_eq!(swap_state(word(26)), PageState::Swapped);
+        assert_eq!(swap_state(word(26)), NotPresent::State(PageState::Swapped));
+    }
+
+    #[test]
+    fn device_exclusive_entries_name_the_ordinary_page() {
+        // 6.12: MAX_SWAPFILES = 32 - 4 device - 3 migration - 0 hwpoison
+        // - 1 marker = 24; the exclusive types are 24 + 3 + 2 and + 3.
+        assert_eq!(
+            (SWP_DEVICE_EXCLUSIVE_WRITE, SWP_DEVICE_EXCLUSIVE_READ),
+            (29, 30)
+        );
+        let pfn = 0x4_2137;
+        let word = |t: u64| PM_SWAP | (pfn << SWP_TYPE_BITS) | t;
+        assert_eq!(
+            swap_state(word(29) | PM_SOFT_DIRTY),
+            NotPresent::DeviceExclusive { write: true, pfn }
+        );
+        assert_eq!(
+            swap_state(word(30)),
+            NotPresent::DeviceExclusive { write: false, pfn }
+        );
+        // The marker type (31) is no device entry.
+        assert_eq!(swap_state(word(31)), NotPresent::State(PageState::Swapped));
     }
 
     #[test]

@@ -9,23 +9,33 @@
 //!   as pagemap reports it (the entry's bit or the VMA's `VM_SOFTDIRTY`);
 //!   uffd-wp; the value of folio pages.
 //!
+//! - Device-private entries (the device folio page, writable or not) and
+//!   device-exclusive entries (the writable variant before 6.15, and the
+//!   facts of the system-memory page they keep: folio, order, anon flag,
+//!   mapcount).
+//!
 //! The page's mapcount is what `/proc/kpagecount` reports with
 //! `CONFIG_PAGE_MAPCOUNT` (`folio_precise_page_mapcount`): the number of
 //! page-table entries mapping that page, counting a PMD mapping of the
-//! folio once for each of its pages. The models keep only the folio's
-//! total, so it is counted here from every process's entries; pagemap's
-//! bit 56 is "that count is 1" (`__folio_page_mapped_exclusively`).
+//! folio once for each of its pages, and from Linux 6.15 a device-exclusive
+//! entry too (before, `make_device_exclusive_range` removes the rmap). The
+//! models keep only the folio's total, so it is counted here from every
+//! process's entries; pagemap's bit 56 is "that count is 1"
+//! (`__folio_page_mapped_exclusively`), for present entries only.
 
 use std::collections::BTreeMap;
 
 use mmdiff_core::state::{Entry, Level, Memory, ObjId, State, Target, VmaKind, VmaState};
+use mmdiff_core::KernelVersion;
 
 use crate::view::{Backing, Frame, PageState, PageView, ProcView, View, VmaView};
 
 /// The canonical view of a model's canonical state. `soft_dirty`: whether
-/// the kernel tracks soft-dirty (otherwise those bits are not compared).
-pub fn project(state: &State, soft_dirty: bool) -> View {
-    let mapcounts = page_mapcounts(state);
+/// the kernel tracks soft-dirty (otherwise those bits are not compared);
+/// `kernel`: the version whose rules the models followed (the config's),
+/// which decides whether device-exclusive entries count as mappings.
+pub fn project(state: &State, soft_dirty: bool, kernel: KernelVersion) -> View {
+    let mapcounts = page_mapcounts(state, kernel);
     let procs = state
         .procs
         .iter()
@@ -75,23 +85,62 @@ fn vma_view(v: &VmaState, soft_dirty: bool) -> VmaView {
     }
 }
 
-/// Per folio page, the entries (of every process) that map it.
-fn page_mapcounts(state: &State) -> BTreeMap<(u64, u32), u64> {
+/// Per folio page, the entries (of every process) that map it: present
+/// entries, and from Linux 6.15 device-exclusive ones
+/// ([`KernelVersion::device_exclusive_keeps_mapcount`]).
+fn page_mapcounts(state: &State, kernel: KernelVersion) -> BTreeMap<(u64, u32), u64> {
+    let exclusive_maps = kernel.device_exclusive_keeps_mapcount();
     let mut counts = BTreeMap::new();
     for p in &state.procs {
         for run in &p.entries {
             for i in 0..run.len {
-                if let Entry::Present {
-                    target: Target::Folio { folio, page },
-                    ..
-                } = run.entry.advanced(i)
-                {
-                    *counts.entry((folio.0, page)).or_insert(0) += 1;
-                }
+                let (folio, page) = match run.entry.advanced(i) {
+                    Entry::Present {
+                        target: Target::Folio { folio, page },
+                        ..
+                    } => (folio, page),
+                    Entry::DeviceExclusive {
+                        target: Target::Folio { folio, page },
+                        ..
+                    } if exclusive_maps => (folio, page),
+                    _ => continue,
+                };
+                *counts.entry((folio.0, page)).or_insert(0) += 1;
             }
         }
     }
     counts
+}
+
+/// The frame of page `sub` of `folio` as kpageflags and kpagecount show
+/// it; `exclusive` is pagemap's bit 56 (set for present entries only).
+fn folio_frame(
+    state: &State,
+    folio: mmdiff_core::state::FolioId,
+    sub: u32,
+    mapcounts: &BTreeMap<(u64, u32), u64>,
+    present: bool,
+) -> Option<(Frame, Option<u64>)> {
+    let f = state.folios.get(&folio)?;
+    let mapcount = mapcounts.get(&(folio.0, sub)).copied().unwrap_or(0);
+    let exclusive = present && mapcount == 1;
+    let frame = if let Memory::Device(_) = f.memory {
+        Frame::Device {
+            folio: folio.0,
+            page: sub,
+            exclusive,
+        }
+    } else {
+        Frame::Folio {
+            folio: folio.0,
+            page: sub,
+            order: f.order,
+            anon: f.anon,
+            mapcount,
+            exclusive,
+        }
+    };
+    Some((frame, f.contents.get(sub as usize).copied()))
 }
 
 fn page_view(
@@ -113,29 +162,12 @@ fn page_view(
             let (frame, value) = match target {
                 Target::Zero => (Some(Frame::Zero), None),
                 Target::HugeZero { page } => (Some(Frame::HugeZero { page }), None),
-                Target::Folio { folio, page: sub } => match state.folios.get(&folio) {
-                    Some(f) => {
-                        let mapcount = mapcounts.get(&(folio.0, sub)).copied().unwrap_or(0);
-                        let frame = if let Memory::Device(_) = f.memory {
-                            Frame::Device {
-                                folio: folio.0,
-                                page: sub,
-                                exclusive: mapcount == 1,
-                            }
-                        } else {
-                            Frame::Folio {
-                                folio: folio.0,
-                                page: sub,
-                                order: f.order,
-                                anon: f.anon,
-                                mapcount,
-                                exclusive: mapcount == 1,
-                            }
-                        };
-                        (Some(frame), f.contents.get(sub as usize).copied())
+                Target::Folio { folio, page: sub } => {
+                    match folio_frame(state, folio, sub, mapcounts, true) {
+                        Some((frame, value)) => (Some(frame), value),
+                        None => (None, None),
                     }
-                    None => (None, None),
-                },
+                }
                 Target::Io { .. } => (None, None),
             };
             let state = match frame {
@@ -181,6 +213,24 @@ fn page_view(
             uffd_wp,
             value: None,
         },
+        Entry::DeviceExclusive {
+            target: Target::Folio { folio, page: sub },
+            write,
+            soft_dirty: bit,
+            uffd_wp,
+        } => {
+            let state = match folio_frame(state, folio, sub, mapcounts, false) {
+                Some((frame, _)) => PageState::DeviceExclusive { write, frame },
+                None => PageState::Other("device-exclusive".into()),
+            };
+            PageView {
+                page,
+                state,
+                soft_dirty: sd(bit),
+                uffd_wp,
+                value: None,
+            }
+        }
         other => PageView {
             page,
             state: PageState::Other(kind_name(&other).into()),
@@ -218,7 +268,7 @@ mod tests {
             o.apply(&op);
         }
         let (state, _) = canonicalize(&o.raw_state());
-        project(&state, false)
+        project(&state, false, config.kernel)
     }
 
     #[test]
@@ -296,5 +346,69 @@ mod tests {
                 }
             }
         ));
+    }
+    #[test]
+    fn device_exclusive_entries_keep_the_mapcount_from_6_15() {
+        use mmdiff_core::KernelVersion;
+        let config = mmdiff_core::Config::default();
+        let mut o = Oracle::new(&config);
+        let text =
+            "mmap p0 m0 anon rw pages=2\nwrite p0 m0[0..2] = 5\ndev-exclusive dev0 p0 m0[0]\n";
+        for op in parse(text).expect("scenario parses").ops() {
+            o.apply(&op);
+        }
+        let (mut state, _) = canonicalize(&o.raw_state());
+        let frame = |mapcount| Frame::Folio {
+            folio: 0,
+            page: 0,
+            order: 0,
+            anon: true,
+            mapcount,
+            exclusive: false,
+        };
+        // 6.19: the entry counts as a mapping of its page (one type, no
+        // writable variant); 6.12: it does not (the rmap was removed).
+        for (kernel, mapcount) in [
+            (KernelVersion::new(6, 19), 1),
+            (KernelVersion::new(6, 12), 0),
+        ] {
+            let v = project(&state, false, kernel);
+            let pages = &v.procs[0].pages;
+            assert_eq!(
+                pages[0].state,
+                PageState::DeviceExclusive {
+                    write: false,
+                    frame: frame(mapcount)
+                },
+                "{kernel:?}"
+            );
+            assert_eq!(pages[0].value, None, "never read");
+            assert!(matches!(
+                pages[1].state,
+                PageState::Present {
+                    frame: Frame::Folio {
+                        folio: 1,
+                        mapcount: 1,
+                        exclusive: true,
+                        ..
+                    },
+                    ..
+                }
+            ));
+        }
+        // 6.12's writable variant (SWP_DEVICE_EXCLUSIVE_WRITE).
+        for run in &mut state.procs[0].entries {
+            if let Entry::DeviceExclusive { write, .. } = &mut run.entry {
+                *write = true;
+            }
+        }
+        let v = project(&state, false, KernelVersion::new(6, 12));
+        assert_eq!(
+            v.procs[0].pages[0].state,
+            PageState::DeviceExclusive {
+                write: true,
+                frame: frame(0)
+            }
+        );
     }
 }

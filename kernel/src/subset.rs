@@ -5,8 +5,10 @@
 //! reason and a count per op kind ([`crate::Report::skipped`]); nothing is
 //! ever dropped silently.
 
-use mmdiff_core::op::{Advice, DevId, FsKind, GupFlags, MapKind, Op, OpKind, ProcId, Zone};
-use mmdiff_core::state::{Entry, Memory, ObjId, State, Target, VmaKind, VmaState};
+use mmdiff_core::op::{
+    Advice, DevId, FsKind, GupFlags, MapKind, Op, OpKind, ProcId, Zone, PMD_PAGES,
+};
+use mmdiff_core::state::{Entry, HugeHint, Memory, ObjId, State, Target, VmaKind, VmaState};
 use mmdiff_core::Config;
 
 use crate::env::Environment;
@@ -31,7 +33,7 @@ const SYSCALL_KINDS: [OpKind; 14] = [
 
 /// The ioctls of the HMM test driver (where it exists, see
 /// [`kind_available`]).
-const DRIVER_KINDS: [OpKind; 7] = [
+const DRIVER_KINDS: [OpKind; 9] = [
     OpKind::DevRead,
     OpKind::DevWrite,
     OpKind::DevSnapshot,
@@ -39,12 +41,14 @@ const DRIVER_KINDS: [OpKind; 7] = [
     OpKind::MigrateToSys,
     OpKind::DevRelease,
     OpKind::DevClose,
+    OpKind::DevExclusive,
+    OpKind::DevCheckExclusive,
 ];
 
 /// The op kinds the kernel engine can run (some only with certain
 /// arguments, see [`support`]): the `--allow` list of a kernel campaign.
-pub const EXPRESSIBLE_KINDS: [OpKind; 21] = {
-    let mut all = [OpKind::Mmap; 21];
+pub const EXPRESSIBLE_KINDS: [OpKind; 23] = {
+    let mut all = [OpKind::Mmap; 23];
     let mut i = 0;
     while i < SYSCALL_KINDS.len() {
         all[i] = SYSCALL_KINDS[i];
@@ -64,8 +68,49 @@ pub fn kind_available(kind: OpKind, env: &Environment) -> bool {
     EXPRESSIBLE_KINDS.contains(&kind) && (!device || !env.hmm_devices.is_empty())
 }
 
+/// How the kernel engine takes a `gup` with these flags.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum GupPath {
+    /// `gup get fast`: `vmsplice` into pipes, which hold the references.
+    Splice,
+    /// `gup pin [write] longterm [fast]`: gup_test's long-term pin set
+    /// (`PIN_LONGTERM_TEST_START`), held until `release`.
+    LongtermPin,
+    /// Any other valid combination: one gup_test request that takes the
+    /// pages and puts them back (`GUP_BASIC_TEST`, `GUP_FAST_BENCHMARK`,
+    /// `PIN_BASIC_TEST`, `PIN_FAST_BENCHMARK`); only a gup released by
+    /// the very next op is compared ([`support_in`]).
+    OneShot,
+    /// Not run, and why.
+    No(&'static str),
+}
+
+/// The way a `gup` with `flags` runs, whatever the machine has.
+pub(crate) fn gup_path(flags: GupFlags) -> GupPath {
+    let splice = GupFlags {
+        fast: true,
+        ..GupFlags::default()
+    };
+    if flags == splice {
+        GupPath::Splice
+    } else if flags.longterm && !flags.pin {
+        GupPath::No("FOLL_LONGTERM without FOLL_PIN is refused by is_valid_gup_args with a warning; gup_test's requests would not report the EINVAL")
+    } else if flags.longterm && (flags.force || flags.nofault) {
+        GupPath::No("gup_test's long-term pin set (PIN_LONGTERM_TEST_START) takes only FOLL_WRITE and the fast variant, not FOLL_FORCE or FOLL_NOFAULT")
+    } else if flags.longterm {
+        GupPath::LongtermPin
+    } else {
+        GupPath::OneShot
+    }
+}
+
+/// Why a one-shot gup without a releasing next op is not compared.
+const HELD_GUP: &str = "a get or pin held across ops needs kernel code: gup_test's one-shot ioctls take and put back the pages in one call, so only a gup released by the next op (`release` of its handle, not dirty) is compared";
+
 /// Whether the kernel engine runs `op` on `env`: `Err(reason)` when it
-/// cannot.
+/// cannot. A one-shot `gup` ([`GupPath::OneShot`]) passes here when the
+/// machine has gup_test; whether the next op releases it is
+/// [`support_in`]'s business.
 pub fn support(op: &Op, env: &Environment) -> Result<(), &'static str> {
     match op {
         Op::Mmap { kind, zone, .. } => {
@@ -98,25 +143,22 @@ pub fn support(op: &Op, env: &Environment) -> Result<(), &'static str> {
             FsKind::Ext4 if env.disk_dir.is_some() => Ok(()),
             FsKind::Ext4 => Err("no disk filesystem for ext4 files"),
         },
-        Op::Gup { flags, .. } => {
-            let splice = GupFlags {
-                fast: true,
-                ..GupFlags::default()
-            };
-            let longterm_pin = flags.pin && flags.longterm && !flags.force && !flags.nofault;
-            if *flags == splice || (longterm_pin && env.gup_test) {
-                Ok(())
-            } else if longterm_pin {
+        Op::Gup { flags, .. } => match gup_path(*flags) {
+            GupPath::Splice => Ok(()),
+            GupPath::LongtermPin | GupPath::OneShot if env.gup_test => Ok(()),
+            GupPath::LongtermPin => {
                 Err("long-term pins need the kernel's GUP test interface (CONFIG_GUP_TEST)")
-            } else {
-                Err("only `gup get fast` (vmsplice's read-only get_user_pages_fast) and long-term pins through gup_test are user-space triggerable")
             }
-        }
+            GupPath::OneShot => Err("only `gup get fast` (vmsplice's read-only get_user_pages_fast) is user-space triggerable without the kernel's GUP test interface (CONFIG_GUP_TEST)"),
+            GupPath::No(why) => Err(why),
+        },
         Op::DevRead { d, .. }
         | Op::DevWrite { d, .. }
         | Op::DevSnapshot { d, .. }
         | Op::MigrateToDev { d, .. }
         | Op::MigrateToSys { d, .. }
+        | Op::DevExclusive { d, .. }
+        | Op::DevCheckExclusive { d, .. }
         | Op::DevRelease { d }
         | Op::DevClose { d, .. } => {
             if env.hmm_devices.contains(&d.0) {
@@ -155,13 +197,38 @@ pub fn support(op: &Op, env: &Environment) -> Result<(), &'static str> {
 ///   size: gup_test
 ///   calls `pin_user_pages` again after a partial pin, fails, and unpins
 ///   everything, where the models' `gup` keeps the pages it got.
+/// - Any other `gup` but `gup get fast` unless `next`, the op that follows
+///   it in the scenario, releases its handle (not dirty): gup_test's
+///   one-shot requests put the pages back in the same call, which is a
+///   `gup` and that `release` together.
+/// - `dev-exclusive` before Linux 6.15 over a page a large folio maps, or
+///   that a fault could map by a THP: 6.12's `make_device_exclusive_range`
+///   fails tail pages and converts every mapping of a large folio at its
+///   head page, and later rmap walks meet those entries as if present;
+///   only small folios are compared.
 pub fn support_in(
     op: &Op,
+    next: Option<&Op>,
     env: &Environment,
     state: &State,
     config: &Config,
 ) -> Result<(), &'static str> {
     support(op, env)?;
+    if let Op::Gup { h, flags, .. } = op {
+        let released = matches!(next, Some(Op::Release { h: x, dirty: false }) if x == h);
+        if gup_path(*flags) == GupPath::OneShot && !released {
+            return Err(HELD_GUP);
+        }
+    }
+    if let Op::DevExclusive { p, range, .. } = op {
+        if !config.kernel.device_exclusive_keeps_mapcount() {
+            if let Some((start, end)) = config.abs_range(range) {
+                if may_meet_large_folio(state, env, *p, start, end) {
+                    return Err("6.12's make_device_exclusive_range fails tail pages and converts every mapping of a large folio at its head page; later rmap walks meet those entries as if present (fixed by the 6.15 rework): only small folios are compared");
+                }
+            }
+        }
+    }
     if let Op::DevRead { d, p, range } | Op::DevWrite { d, p, range, .. } = op {
         if let Some((start, end)) = config.abs_range(range) {
             if faults_own_device_page(state, *d, *p, start, end) {
@@ -172,7 +239,12 @@ pub fn support_in(
     if let Op::Gup {
         p,
         range,
-        flags: GupFlags { pin: true, .. },
+        flags:
+            GupFlags {
+                pin: true,
+                longterm: true,
+                ..
+            },
         ..
     } = op
     {
@@ -264,6 +336,73 @@ fn faults_own_device_page(state: &State, d: DevId, p: ProcId, start: u64, end: u
     })
 }
 
+/// Whether `[start, end)` of process `p` has a page that a large folio
+/// maps (a THP, the huge zero page), or that lies in an aligned block,
+/// wholly inside an anonymous private VMA, where a fault could map a THP or
+/// a multi-size THP ([`large_fault_blocks`]).
+fn may_meet_large_folio(state: &State, env: &Environment, p: ProcId, start: u64, end: u64) -> bool {
+    let Some(proc) = state.procs.iter().find(|x| x.id == p) else {
+        return false;
+    };
+    let mapped_large = proc.entries.iter().any(|run| {
+        let first = run.start.max(start);
+        let last = (run.start + u64::from(run.len)).min(end);
+        (first..last).any(|page| match run.entry.advanced((page - run.start) as u32) {
+            Entry::Present {
+                target: Target::HugeZero { .. },
+                ..
+            } => true,
+            Entry::Present {
+                target: Target::Folio { folio, .. },
+                ..
+            } => state.folios.get(&folio).is_some_and(|f| f.order > 0),
+            _ => false,
+        })
+    });
+    let fault_large = proc
+        .vmas
+        .iter()
+        .filter(|v| v.kind == VmaKind::AnonPrivate && v.start < end && start < v.end)
+        .any(|v| {
+            large_fault_blocks(env, v.hint).into_iter().any(|n| {
+                (start / n..end.div_ceil(n)).any(|b| v.start <= b * n && (b + 1) * n <= v.end)
+            })
+        });
+    mapped_large || fault_large
+}
+
+/// The sizes in pages of the large folios an anonymous fault could map in
+/// a VMA with `hint`: each THP size whose mode allows it (`always`: unless
+/// `MADV_NOHUGEPAGE`; `madvise`: with `MADV_HUGEPAGE`; `inherit`: as the
+/// top-level `enabled`; `never`: no), or, where the sizes are not known,
+/// the PMD size under `enabled`. An unknown mode (not probed) allows it
+/// unless the VMA says `MADV_NOHUGEPAGE`.
+fn large_fault_blocks(env: &Environment, hint: HugeHint) -> Vec<u64> {
+    let enabled = env.thp.enabled.as_str();
+    let allows = |mode: &str| {
+        let mode = if mode == "inherit" { enabled } else { mode };
+        match mode {
+            "never" => false,
+            "madvise" => hint == HugeHint::Huge,
+            _ => hint != HugeHint::NoHuge,
+        }
+    };
+    let page_kb = (env.page_size / 1024).max(4);
+    if env.thp.sizes.is_empty() {
+        return if allows(enabled) {
+            vec![u64::from(PMD_PAGES)]
+        } else {
+            Vec::new()
+        };
+    }
+    env.thp
+        .sizes
+        .iter()
+        .filter(|(_, mode)| allows(mode))
+        .map(|(kb, _)| (kb / page_kb).max(1))
+        .collect()
+}
+
 /// Whether the pages of `v` before `end` lie within its file (a file
 /// page past the end of the file cannot be pinned: SIGBUS); mappings of
 /// anything else always do.
@@ -304,9 +443,6 @@ fn reason(kind: OpKind) -> &'static str {
         }
         OpKind::DevFailAlloc => {
             "HMM_DMIRROR_FLAGS (fail-alloc) is newer than the 6.12 guest's test_hmm"
-        }
-        OpKind::DevExclusive | OpKind::DevCheckExclusive => {
-            "device-exclusive entries before the 6.15 rework drop the mapcount; not modelled"
         }
         k if DRIVER_KINDS.contains(&k) => "needs the lib/test_hmm.c driver (/dev/hmm_dmirror*)",
         _ => "a kernel-internal API (hmm_range_fault, interval notifiers, the migrate_vma_* phases): test_hmm reaches it only inside its ioctls",
@@ -418,15 +554,18 @@ mod tests {
             range: PageRange::new(SlotId(slot), 0, 512),
             advice: Advice::Collapse,
         };
-        assert!(support_in(&collapse(0), &env, &state, &config).is_err());
-        assert_eq!(support_in(&collapse(1), &env, &state, &config), Ok(()));
-        assert!(support_in(&collapse(2), &env, &state, &config).is_err());
+        assert!(support_in(&collapse(0), None, &env, &state, &config).is_err());
+        assert_eq!(
+            support_in(&collapse(1), None, &env, &state, &config),
+            Ok(())
+        );
+        assert!(support_in(&collapse(2), None, &env, &state, &config).is_err());
         let dontneed = Op::Madvise {
             p: ProcId(0),
             range: PageRange::new(SlotId(0), 0, 512),
             advice: Advice::DontNeed,
         };
-        assert_eq!(support_in(&dontneed, &env, &state, &config), Ok(()));
+        assert_eq!(support_in(&dontneed, None, &env, &state, &config), Ok(()));
     }
 
     #[test]
@@ -441,26 +580,39 @@ mod tests {
         );
         // The mirror holds both pages: a read copies their backing pages.
         let read = op("dev-read dev0 p0 m0[0..2]\n");
-        assert_eq!(support_in(&read, &env, &migrated, &config), Ok(()));
+        assert_eq!(support_in(&read, None, &env, &migrated, &config), Ok(()));
         // After fork the mirror is emptied (COW write-protection): the read
         // must fault, over dev0's own device-private pages.
         let forked = state_after(
             "mmap p0 m0 anon rw pages=2\nwrite p0 m0[0..2] = 1\nmigrate-to-dev dev0 p0 m0[0..2]\nfork p0 -> p1\n",
         );
-        assert!(support_in(&read, &env, &forked, &config).is_err());
-        assert!(support_in(&op("dev-write dev0 p0 m0[1] = 3\n"), &env, &forked, &config).is_err());
+        assert!(support_in(&read, None, &env, &forked, &config).is_err());
+        assert!(support_in(
+            &op("dev-write dev0 p0 m0[1] = 3\n"),
+            None,
+            &env,
+            &forked,
+            &config
+        )
+        .is_err());
         // Another device faults the page back to RAM: fine.
         assert_eq!(
-            support_in(&op("dev-read dev1 p0 m0[0..2]\n"), &env, &forked, &config),
+            support_in(
+                &op("dev-read dev1 p0 m0[0..2]\n"),
+                None,
+                &env,
+                &forked,
+                &config
+            ),
             Ok(())
         );
         // More pages than the models' device has free.
         let big = op("migrate-to-dev dev1 p0 m0[0..4096]\n");
-        assert!(support_in(&big, &env, &forked, &config).is_err());
+        assert!(support_in(&big, None, &env, &forked, &config).is_err());
         let released = state_after("mmap p0 m0 anon rw pages=1\ndev-release dev1\n");
         let small = op("migrate-to-dev dev1 p0 m0[0]\n");
-        assert!(support_in(&small, &env, &released, &config).is_err());
-        assert_eq!(support_in(&small, &env, &forked, &config), Ok(()));
+        assert!(support_in(&small, None, &env, &released, &config).is_err());
+        assert_eq!(support_in(&small, None, &env, &forked, &config), Ok(()));
         // Without the driver nothing of it runs.
         assert!(support(&small, &Environment::default()).is_err());
     }
@@ -474,23 +626,204 @@ mod tests {
         let config = Config::default();
         let two_vmas = state_after("mmap p0 m0 anon rw pages=2\nmmap p0 m0 anon r pages=2 at=2\n");
         let inside = op("gup p0 m0[0..2] pin write longterm -> h0\n");
-        assert_eq!(support_in(&inside, &env, &two_vmas, &config), Ok(()));
+        assert_eq!(support_in(&inside, None, &env, &two_vmas, &config), Ok(()));
         let across = op("gup p0 m0[0..4] pin write longterm -> h0\n");
-        assert!(support_in(&across, &env, &two_vmas, &config).is_err());
+        assert!(support_in(&across, None, &env, &two_vmas, &config).is_err());
         let file = state_after("file f0 tmpfs pages=1\nmmap p0 m0 file-shared f0 rw pages=4\n");
         let first = op("gup p0 m0[0] pin write longterm -> h0\n");
-        assert_eq!(support_in(&first, &env, &file, &config), Ok(()));
+        assert_eq!(support_in(&first, None, &env, &file, &config), Ok(()));
         let past_eof = op("gup p0 m0[0..2] pin write longterm -> h0\n");
-        assert!(support_in(&past_eof, &env, &file, &config).is_err());
+        assert!(support_in(&past_eof, None, &env, &file, &config).is_err());
         let pinned = state_after(
             "mmap p0 m0 anon rw pages=2\nwrite p0 m0[0..2] = 1\ngup p0 m0[0..2] pin longterm -> h0\n",
         );
         let second = op("gup p0 m0[0..1] pin longterm -> h1\n");
-        assert!(support_in(&second, &env, &pinned, &config).is_err());
+        assert!(support_in(&second, None, &env, &pinned, &config).is_err());
         // vmsplice handles are not gup_test's.
         let spliced = state_after(
             "mmap p0 m0 anon rw pages=2\nwrite p0 m0[0..2] = 1\ngup p0 m0[0..2] get fast -> h0\n",
         );
-        assert_eq!(support_in(&second, &env, &spliced, &config), Ok(()));
+        assert_eq!(support_in(&second, None, &env, &spliced, &config), Ok(()));
+    }
+    #[test]
+    fn a_one_shot_gup_runs_only_when_the_next_op_releases_it() {
+        let env = Environment {
+            gup_test: true,
+            ..Environment::default()
+        };
+        let config = Config::default();
+        let state = state_after(
+            "mmap p0 m0 anon rw pages=2\nmmap p0 m0 anon r pages=2 at=2\nwrite p0 m0[0..2] = 1\n",
+        );
+        let gup = op("gup p0 m0[0..2] pin write -> h0\n");
+        let release = op("release h0\n");
+        let check = |gup: &Op, next: Option<&Op>| support_in(gup, next, &env, &state, &config);
+        assert_eq!(check(&gup, Some(&release)), Ok(()));
+        assert_eq!(check(&gup, None), Err(HELD_GUP));
+        assert_eq!(check(&gup, Some(&op("release h1\n"))), Err(HELD_GUP));
+        assert_eq!(check(&gup, Some(&op("release h0 dirty\n"))), Err(HELD_GUP));
+        assert_eq!(check(&gup, Some(&op("dma-read h0[0..2]\n"))), Err(HELD_GUP));
+        // Every valid combination but `get fast` and long-term pins goes
+        // one-shot: get or pin, slow or fast, write, force, nofault.
+        for flags in [
+            "get",
+            "get write",
+            "get fast write",
+            "get force",
+            "get nofault",
+            "pin",
+            "pin fast",
+            "pin write force",
+            "pin fast nofault",
+        ] {
+            let g = op(&format!("gup p0 m0[0..4] {flags} -> h0\n"));
+            assert_eq!(check(&g, Some(&release)), Ok(()), "{flags}");
+            assert_eq!(check(&g, None), Err(HELD_GUP), "{flags}");
+            // Without gup_test nothing of it runs.
+            assert!(
+                support_in(&g, Some(&release), &Environment::default(), &state, &config).is_err(),
+                "{flags}"
+            );
+        }
+        // `get fast` keeps its pipes, a long-term pin its pin set: held
+        // across ops, whatever follows.
+        assert_eq!(check(&op("gup p0 m0[0..2] get fast -> h0\n"), None), Ok(()));
+        assert_eq!(
+            check(&op("gup p0 m0[0..2] pin write longterm -> h0\n"), None),
+            Ok(())
+        );
+        // Never run: FOLL_LONGTERM without FOLL_PIN, and long-term pins
+        // with flags PIN_LONGTERM_TEST_START cannot pass.
+        for flags in ["get longterm", "pin longterm force", "pin longterm nofault"] {
+            let g = op(&format!("gup p0 m0[0] {flags} -> h0\n"));
+            assert!(check(&g, Some(&release)).is_err(), "{flags}");
+        }
+        // One-shot pins are not gup_test's pin set: a range across VMAs
+        // (the count is exact) and a long-term pin held meanwhile are fine.
+        let pinned = state_after(
+            "mmap p0 m0 anon rw pages=2\nwrite p0 m0[0..2] = 1\ngup p0 m0[0..2] pin longterm -> h0\n",
+        );
+        let one_shot = op("gup p0 m0[0..4] pin -> h1\n");
+        assert_eq!(
+            support_in(&one_shot, Some(&op("release h1\n")), &env, &pinned, &config),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn device_exclusive_before_6_15_is_compared_on_small_folios_only() {
+        let env = Environment {
+            hmm_devices: vec![0],
+            thp: crate::env::ThpFacts {
+                enabled: "madvise".into(),
+                sizes: vec![(64, "never".into()), (2048, "inherit".into())],
+                ..Default::default()
+            },
+            page_size: 4096,
+            ..Environment::default()
+        };
+        let old = Config {
+            kernel: mmdiff_core::KernelVersion::new(6, 12),
+            ..Config::default()
+        };
+        let new = Config::default();
+        let small = state_after("mmap p0 m0 anon rw pages=1024\nwrite p0 m0[0..1024] = 1\n");
+        let excl = op("dev-exclusive dev0 p0 m0[0..1024]\n");
+        assert_eq!(support_in(&excl, None, &env, &small, &old), Ok(()));
+        assert_eq!(
+            support_in(
+                &op("dev-check-exclusive dev0 p0 m0[0..4]\n"),
+                None,
+                &env,
+                &small,
+                &old
+            ),
+            Ok(())
+        );
+        // A THP mapped in the range.
+        let thp = state_after(
+            "mmap p0 m0 anon rw pages=1024\nmadvise p0 m0[0..512] hugepage\nwrite p0 m0[0] = 1\n\
+             mmap p0 m1 anon rw pages=1\n",
+        );
+        let over_thp = op("dev-exclusive dev0 p0 m0[3]\n");
+        assert!(support_in(&over_thp, None, &env, &thp, &old).is_err());
+        assert_eq!(support_in(&over_thp, None, &env, &thp, &new), Ok(()));
+        // A hole in a MADV_HUGEPAGE block wholly inside the VMA: the fault
+        // could map a THP. Outside that block, under `madvise`, it cannot.
+        let advised =
+            state_after("mmap p0 m0 anon rw pages=1024\nmadvise p0 m0[0..512] hugepage\n");
+        assert!(support_in(
+            &op("dev-exclusive dev0 p0 m0[7]\n"),
+            None,
+            &env,
+            &advised,
+            &old
+        )
+        .is_err());
+        assert_eq!(
+            support_in(
+                &op("dev-exclusive dev0 p0 m0[600]\n"),
+                None,
+                &env,
+                &advised,
+                &old
+            ),
+            Ok(())
+        );
+        // Under `always` any block wholly inside an anonymous VMA could get
+        // one, unless the VMA says MADV_NOHUGEPAGE; a block the VMA only
+        // partly covers cannot.
+        let always = Environment {
+            thp: crate::env::ThpFacts {
+                enabled: "always".into(),
+                ..Default::default()
+            },
+            ..env.clone()
+        };
+        assert!(support_in(&excl, None, &always, &small, &old).is_err());
+        let partial = state_after("mmap p0 m0 anon rw pages=100\n");
+        assert_eq!(
+            support_in(
+                &op("dev-exclusive dev0 p0 m0[0..100]\n"),
+                None,
+                &always,
+                &partial,
+                &old
+            ),
+            Ok(())
+        );
+        let nohuge =
+            state_after("mmap p0 m0 anon rw pages=512\nmadvise p0 m0[0..512] nohugepage\n");
+        assert_eq!(
+            support_in(
+                &op("dev-exclusive dev0 p0 m0[0..512]\n"),
+                None,
+                &always,
+                &nohuge,
+                &old
+            ),
+            Ok(())
+        );
+        // An enabled multi-size THP (64 KiB) makes 16-page blocks count.
+        let mthp = Environment {
+            thp: crate::env::ThpFacts {
+                enabled: "madvise".into(),
+                sizes: vec![(64, "always".into()), (2048, "inherit".into())],
+                ..Default::default()
+            },
+            ..env.clone()
+        };
+        assert!(support_in(
+            &op("dev-exclusive dev0 p0 m0[0..100]\n"),
+            None,
+            &mthp,
+            &partial,
+            &old
+        )
+        .is_err());
+        // Without the driver it does not run at all.
+        assert!(support(&excl, &Environment::default()).is_err());
+        assert!(kind_available(OpKind::DevExclusive, &env));
+        assert!(EXPRESSIBLE_KINDS.contains(&OpKind::DevCheckExclusive));
     }
 }

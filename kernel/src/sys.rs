@@ -499,6 +499,77 @@ pub fn gup_test_read(fd: &OwnedFd, buffer: &mut [u8]) -> Result<(), Errno> {
     }
 }
 
+/// gup_test's one-shot requests (mm/gup_test.h), `_IOWR('g', nr, struct
+/// gup_test)`: each takes the pages and puts them back in the same call.
+pub const GUP_FAST_BENCHMARK: u8 = 1;
+pub const PIN_FAST_BENCHMARK: u8 = 2;
+pub const GUP_BASIC_TEST: u8 = 4;
+pub const PIN_BASIC_TEST: u8 = 5;
+
+/// The `FOLL_*` flags a one-shot request passes on (`enum` in
+/// include/linux/mm_types.h of 6.12; `FOLL_GET`, `FOLL_PIN` and
+/// `FOLL_LONGTERM` are never passed: the request chooses get or pin).
+pub const FOLL_WRITE: u32 = 1 << 0;
+pub const FOLL_FORCE: u32 = 1 << 3;
+pub const FOLL_NOFAULT: u32 = 1 << 5;
+
+/// `struct gup_test` (mm/gup_test.h): 80 bytes with the tail padding.
+#[repr(C)]
+#[derive(Default)]
+struct GupTest {
+    get_delta_usec: u64,
+    put_delta_usec: u64,
+    addr: u64,
+    size: u64,
+    nr_pages_per_call: u32,
+    gup_flags: u32,
+    test_flags: u32,
+    which_pages: [u32; 8],
+}
+
+const _: () = assert!(std::mem::size_of::<GupTest>() == 80);
+
+/// `_IOWR('g', nr, struct gup_test)`.
+pub fn gup_test_request(nr: u8) -> u64 {
+    (3 << 30)
+        | ((std::mem::size_of::<GupTest>() as u64) << 16)
+        | (u64::from(b'g') << 8)
+        | u64::from(nr)
+}
+
+/// A one-shot gup_test request `nr` (`GUP_BASIC_TEST`, `GUP_FAST_BENCHMARK`,
+/// `PIN_BASIC_TEST`, `PIN_FAST_BENCHMARK`) by the calling process over
+/// `size` bytes from `addr` with `gup_flags`, one page per call
+/// (`nr_pages_per_call = 1`): `__gup_test_ioctl` stops at the first call
+/// that gets nothing, before advancing, so the size it writes back
+/// (`addr - gup->addr`) is exactly the bytes taken. A call's errno is not
+/// reported (the loop just stops); `Err` is the ioctl's own failure.
+pub fn gup_test_once(
+    fd: &OwnedFd,
+    nr: u8,
+    addr: u64,
+    size: u64,
+    gup_flags: u32,
+) -> Result<u64, Errno> {
+    let mut args = GupTest {
+        addr,
+        size,
+        nr_pages_per_call: 1,
+        gup_flags,
+        ..GupTest::default()
+    };
+    let request = gup_test_request(nr);
+    // SAFETY: the driver reads and writes back one `struct gup_test` at
+    // the pointer, which `args` is (`repr(C)`, the kernel's layout) for
+    // the duration of the call; it keeps no pointer to it.
+    let r = unsafe { libc::ioctl(fd.as_raw_fd(), request as _, &mut args as *mut GupTest) };
+    if r < 0 {
+        Err(last_errno())
+    } else {
+        Ok(args.size)
+    }
+}
+
 /// `_IOWR('H', nr, struct hmm_dmirror_cmd)` (lib/test_hmm_uapi.h: the
 /// command is five `__u64`s, 40 bytes).
 pub fn dmirror_request(nr: u8) -> u64 {

@@ -121,8 +121,20 @@ pub enum PageState {
         folio: u64,
         page: u32,
     },
-    /// A model entry user space has no name for (migration,
-    /// device-exclusive, ...): it can never agree with the kernel.
+    /// A device-exclusive entry: before Linux 6.15 pagemap shows a swap
+    /// entry of type `SWP_DEVICE_EXCLUSIVE_WRITE` (`write`) or `_READ`
+    /// whose offset is the pfn of the page in system memory; `frame` is
+    /// what kpageflags and kpagecount say of that pfn (its folio, order,
+    /// anon flag and mapcount: before 6.15 the entry does not count as a
+    /// mapping, from 6.15 it does); the exclusive bit is pagemap's, never
+    /// set for an entry that is not present. Its value is not read: any
+    /// CPU access restores the mapping.
+    DeviceExclusive {
+        write: bool,
+        frame: Frame,
+    },
+    /// A model entry user space has no name for (migration, ...): it can
+    /// never agree with the kernel.
     Other(String),
 }
 
@@ -186,6 +198,10 @@ impl View {
             }
             for pg in &mut p.pages {
                 if let PageState::Present {
+                    frame: Frame::Folio { folio, .. } | Frame::Device { folio, .. },
+                    ..
+                }
+                | PageState::DeviceExclusive {
                     frame: Frame::Folio { folio, .. } | Frame::Device { folio, .. },
                     ..
                 }
@@ -255,57 +271,8 @@ fn page_difference(x: &PageView, y: &PageView) -> Option<&'static str> {
             if pa != pb {
                 return Some("page.pmd");
             }
-            match (fa, fb) {
-                (
-                    Frame::Folio {
-                        folio: na,
-                        page: ia,
-                        order: oa,
-                        anon: aa,
-                        mapcount: ma,
-                        exclusive: ea,
-                    },
-                    Frame::Folio {
-                        folio: nb,
-                        page: ib,
-                        order: ob,
-                        anon: ab,
-                        mapcount: mb,
-                        exclusive: eb,
-                    },
-                ) => {
-                    let fields = [
-                        (oa != ob, "page.order"),
-                        (aa != ab, "page.anon"),
-                        (ma != mb, "page.mapcount"),
-                        (ea != eb, "page.exclusive"),
-                        ((na, ia) != (nb, ib), "page.sharing"),
-                    ];
-                    if let Some((_, f)) = fields.iter().find(|(d, _)| *d) {
-                        return Some(f);
-                    }
-                }
-                (
-                    Frame::Device {
-                        folio: na,
-                        page: ia,
-                        exclusive: ea,
-                    },
-                    Frame::Device {
-                        folio: nb,
-                        page: ib,
-                        exclusive: eb,
-                    },
-                ) => {
-                    if ea != eb {
-                        return Some("page.exclusive");
-                    }
-                    if (na, ia) != (nb, ib) {
-                        return Some("page.sharing");
-                    }
-                }
-                (fa, fb) if fa != fb => return Some("page.frame"),
-                _ => {}
+            if let Some(field) = frame_difference(fa, fb) {
+                return Some(field);
             }
         }
         (
@@ -327,6 +294,23 @@ fn page_difference(x: &PageView, y: &PageView) -> Option<&'static str> {
                 return Some("page.sharing");
             }
         }
+        (
+            PageState::DeviceExclusive {
+                write: wa,
+                frame: fa,
+            },
+            PageState::DeviceExclusive {
+                write: wb,
+                frame: fb,
+            },
+        ) => {
+            if wa != wb {
+                return Some("page.device-exclusive-write");
+            }
+            if let Some(field) = frame_difference(fa, fb) {
+                return Some(field);
+            }
+        }
         (a, b) if a != b => return Some("page.state"),
         _ => {}
     }
@@ -340,6 +324,61 @@ fn page_difference(x: &PageView, y: &PageView) -> Option<&'static str> {
         return Some("page.value");
     }
     None
+}
+
+/// The field of the first difference between two frames.
+fn frame_difference(fa: &Frame, fb: &Frame) -> Option<&'static str> {
+    match (fa, fb) {
+        (
+            Frame::Folio {
+                folio: na,
+                page: ia,
+                order: oa,
+                anon: aa,
+                mapcount: ma,
+                exclusive: ea,
+            },
+            Frame::Folio {
+                folio: nb,
+                page: ib,
+                order: ob,
+                anon: ab,
+                mapcount: mb,
+                exclusive: eb,
+            },
+        ) => {
+            let fields = [
+                (oa != ob, "page.order"),
+                (aa != ab, "page.anon"),
+                (ma != mb, "page.mapcount"),
+                (ea != eb, "page.exclusive"),
+                ((na, ia) != (nb, ib), "page.sharing"),
+            ];
+            fields.iter().find(|(d, _)| *d).map(|(_, f)| *f)
+        }
+        (
+            Frame::Device {
+                folio: na,
+                page: ia,
+                exclusive: ea,
+            },
+            Frame::Device {
+                folio: nb,
+                page: ib,
+                exclusive: eb,
+            },
+        ) => {
+            if ea != eb {
+                Some("page.exclusive")
+            } else if (na, ia) != (nb, ib) {
+                Some("page.sharing")
+            } else {
+                None
+            }
+        }
+        (fa, fb) if fa != fb => Some("page.frame"),
+        _ => None,
+    }
 }
 
 fn prot_name(p: Prot) -> &'static str {
@@ -468,6 +507,16 @@ fn continues(run: &Run, next: &PageView) -> bool {
                 page: pb,
             },
         ) => a == b && pa == pb && fa.checked_add(run.len) == Some(*fb),
+        (
+            PageState::DeviceExclusive {
+                write: a,
+                frame: fa,
+            },
+            PageState::DeviceExclusive {
+                write: b,
+                frame: fb,
+            },
+        ) => a == b && advanced(fa, run.len).as_ref() == Some(fb),
         _ => false,
     }
 }
@@ -496,43 +545,7 @@ fn render_run(w: u32, r: &Run) -> String {
     match &r.first.state {
         PageState::Present { pmd, frame } => {
             s.push_str(if *pmd { " pmd" } else { " pte" });
-            match frame {
-                Frame::Zero => s.push_str(" zero"),
-                Frame::HugeZero { page } => {
-                    let _ = write!(s, " hugezero[{page}]");
-                }
-                Frame::Folio {
-                    folio,
-                    page,
-                    order,
-                    anon,
-                    mapcount,
-                    exclusive,
-                } => {
-                    if *order == 0 && r.len > 1 {
-                        let _ = write!(s, " F{folio}..F{}", folio + r.len - 1);
-                    } else if r.len > 1 {
-                        let _ = write!(s, " F{folio}[{page}..{})", *page as u64 + r.len);
-                    } else {
-                        let _ = write!(s, " F{folio}[{page}]");
-                    }
-                    let _ = write!(s, " order={order} map={mapcount}");
-                    s.push_str(if *anon { " anon" } else { " cache" });
-                    if *exclusive {
-                        s.push_str(" excl");
-                    }
-                }
-                Frame::Device {
-                    folio,
-                    page,
-                    exclusive,
-                } => {
-                    let _ = write!(s, " device {}", device_folios(*folio, *page, r.len));
-                    if *exclusive {
-                        s.push_str(" excl");
-                    }
-                }
-            }
+            render_frame(&mut s, frame, r.len);
         }
         PageState::Swapped => s.push_str(" swap"),
         PageState::DevicePrivate { write, folio, page } => {
@@ -542,6 +555,14 @@ fn render_run(w: u32, r: &Run) -> String {
                 if *write { "write" } else { "read" },
                 device_folios(*folio, *page, r.len)
             );
+        }
+        PageState::DeviceExclusive { write, frame } => {
+            s.push_str(if *write {
+                " device-exclusive write"
+            } else {
+                " device-exclusive"
+            });
+            render_frame(&mut s, frame, r.len);
         }
         PageState::Other(what) => {
             let _ = write!(s, " other({what})");
@@ -558,6 +579,47 @@ fn render_run(w: u32, r: &Run) -> String {
         let _ = write!(s, " data={}", rle(&values, values.len()));
     }
     s
+}
+
+/// The frame of a run of `len` pages starting at `frame`.
+fn render_frame(s: &mut String, frame: &Frame, len: u64) {
+    match frame {
+        Frame::Zero => s.push_str(" zero"),
+        Frame::HugeZero { page } => {
+            let _ = write!(s, " hugezero[{page}]");
+        }
+        Frame::Folio {
+            folio,
+            page,
+            order,
+            anon,
+            mapcount,
+            exclusive,
+        } => {
+            if *order == 0 && len > 1 {
+                let _ = write!(s, " F{folio}..F{}", folio + len - 1);
+            } else if len > 1 {
+                let _ = write!(s, " F{folio}[{page}..{})", *page as u64 + len);
+            } else {
+                let _ = write!(s, " F{folio}[{page}]");
+            }
+            let _ = write!(s, " order={order} map={mapcount}");
+            s.push_str(if *anon { " anon" } else { " cache" });
+            if *exclusive {
+                s.push_str(" excl");
+            }
+        }
+        Frame::Device {
+            folio,
+            page,
+            exclusive,
+        } => {
+            let _ = write!(s, " device {}", device_folios(*folio, *page, len));
+            if *exclusive {
+                s.push_str(" excl");
+            }
+        }
+    }
 }
 
 /// `F3[0]`, or `F3..F5` for a run of successive device folios.
@@ -691,5 +753,86 @@ mod tests {
             "{text}"
         );
         assert!(lines[3].contains("pte F1..F3 order=0"), "{text}");
+    }
+    #[test]
+    fn device_exclusive_pages_compare_and_render_their_frame() {
+        let excl = |write, mapcount| PageState::DeviceExclusive {
+            write,
+            frame: Frame::Folio {
+                folio: 0,
+                page: 0,
+                order: 0,
+                anon: true,
+                mapcount,
+                exclusive: false,
+            },
+        };
+        let one = |state| View {
+            procs: vec![ProcView {
+                id: ProcId(0),
+                vmas: vec![],
+                pages: vec![PageView {
+                    page: 2048,
+                    state,
+                    soft_dirty: None,
+                    uffd_wp: false,
+                    value: None,
+                }],
+            }],
+        };
+        let a = one(excl(true, 0));
+        assert_eq!(first_difference(&a, &a), None);
+        assert_eq!(
+            first_difference(&a, &one(excl(false, 0))),
+            Some("page.device-exclusive-write")
+        );
+        assert_eq!(
+            first_difference(&a, &one(excl(true, 1))),
+            Some("page.mapcount")
+        );
+        assert_eq!(
+            first_difference(&a, &one(folio(0, 0, 0))),
+            Some("page.state")
+        );
+        let text = a.render(2048);
+        assert!(
+            text.contains("device-exclusive write F0[0] order=0 map=0 anon"),
+            "{text}"
+        );
+        // Named with the folios of present pages.
+        let raw = View {
+            procs: vec![ProcView {
+                id: ProcId(0),
+                vmas: vec![],
+                pages: vec![
+                    page(2048, folio(90, 0, 0), 1),
+                    PageView {
+                        page: 2049,
+                        state: PageState::DeviceExclusive {
+                            write: false,
+                            frame: Frame::Folio {
+                                folio: 90,
+                                page: 0,
+                                order: 0,
+                                anon: true,
+                                mapcount: 1,
+                                exclusive: false,
+                            },
+                        },
+                        soft_dirty: None,
+                        uffd_wp: false,
+                        value: None,
+                    },
+                ],
+            }],
+        };
+        let c = raw.canonical();
+        assert!(matches!(
+            c.procs[0].pages[1].state,
+            PageState::DeviceExclusive {
+                frame: Frame::Folio { folio: 0, .. },
+                ..
+            }
+        ));
     }
 }

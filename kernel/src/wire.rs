@@ -36,6 +36,8 @@ pub const DMIRROR_WRITE: u8 = 1;
 pub const DMIRROR_MIGRATE_TO_DEV: u8 = 2;
 pub const DMIRROR_MIGRATE_TO_SYS: u8 = 3;
 pub const DMIRROR_SNAPSHOT: u8 = 4;
+pub const DMIRROR_EXCLUSIVE: u8 = 5;
+pub const DMIRROR_CHECK_EXCLUSIVE: u8 = 6;
 pub const DMIRROR_RELEASE: u8 = 7;
 
 /// A command for a scenario process.
@@ -119,6 +121,19 @@ pub enum Command {
         pages: u64,
         flags: u32,
     },
+    /// A one-shot request of `gup_test` (`GUP_BASIC_TEST`,
+    /// `GUP_FAST_BENCHMARK`, `PIN_BASIC_TEST`, `PIN_FAST_BENCHMARK`: the
+    /// pages are taken and put back in one call) over `pages` pages from
+    /// `addr` by this process, with `FOLL_*` `flags`. A `gup_test`
+    /// descriptor may come with the message (the one holding a long-term
+    /// pin set: closing a fresh one would unpin that set); otherwise the
+    /// process opens and closes its own.
+    GupOnce {
+        request: u8,
+        addr: u64,
+        pages: u64,
+        flags: u32,
+    },
 }
 
 /// A reply of a scenario process.
@@ -139,7 +154,7 @@ pub enum Reply {
     Spliced { bytes: u64, errno: i32 },
     /// A `Dmirror` ioctl: 0 or the errno, `cpages` and `faults` as the
     /// driver set them, and the buffer: the `u64` at the start of each
-    /// page (`READ`, `MIGRATE_TO_DEV`), or one protection byte per page
+    /// page (`READ`, `MIGRATE_TO_DEV`, `EXCLUSIVE`), or one protection byte per page
     /// (`SNAPSHOT`, one value per byte); empty otherwise. The ioctl that
     /// opened the mirror attaches a duplicate of its descriptor.
     Dmirror {
@@ -148,6 +163,9 @@ pub enum Reply {
         faults: u64,
         buffer: Vec<u64>,
     },
+    /// A `GupOnce` request: the bytes taken (and put back) as gup_test
+    /// reports them, or the ioctl's own errno.
+    GupTaken { bytes: u64, errno: i32 },
 }
 
 /// Why talking to a scenario process failed.
@@ -384,6 +402,16 @@ impl Command {
                 .u64(*addr)
                 .u64(*pages)
                 .u64(u64::from(*flags)),
+            Command::GupOnce {
+                request,
+                addr,
+                pages,
+                flags,
+            } => Writer::new(15)
+                .u64(u64::from(*request))
+                .u64(*addr)
+                .u64(*pages)
+                .u64(u64::from(*flags)),
         }
         .0
     }
@@ -445,6 +473,12 @@ impl Command {
                 pages: r.u64()?,
                 flags: r.u32()?,
             },
+            15 => Command::GupOnce {
+                request: r.u8()?,
+                addr: r.u64()?,
+                pages: r.u64()?,
+                flags: r.u32()?,
+            },
             t => return Err(WireError::Malformed(format!("command tag {t}"))),
         };
         r.end()?;
@@ -475,6 +509,7 @@ impl Reply {
                 .u64(*cpages)
                 .u64(*faults)
                 .values(buffer),
+            Reply::GupTaken { bytes, errno } => Writer::new(6).u64(*bytes).i32(*errno),
         }
         .0
     }
@@ -502,6 +537,10 @@ impl Reply {
                 cpages: r.u64()?,
                 faults: r.u64()?,
                 buffer: r.values()?,
+            },
+            6 => Reply::GupTaken {
+                bytes: r.u64()?,
+                errno: r.i32()?,
             },
             t => return Err(WireError::Malformed(format!("reply tag {t}"))),
         };
@@ -562,6 +601,12 @@ mod tests {
                 pages: 3,
                 flags: 2,
             },
+            Command::GupOnce {
+                request: 5,
+                addr: 1 << 40,
+                pages: 2,
+                flags: 9,
+            },
         ];
         for c in commands {
             assert_eq!(Command::decode(&c.encode()), Ok(c.clone()));
@@ -585,6 +630,10 @@ mod tests {
             },
             Reply::Spliced {
                 bytes: 8192,
+                errno: 0,
+            },
+            Reply::GupTaken {
+                bytes: 4096,
                 errno: 0,
             },
         ];

@@ -89,6 +89,7 @@ impl World {
             swap: self.swap.clone(),
             zone_free: self.zone_free,
             zone_total: self.cfg.zone_pages,
+            kernel: self.cfg.kernel,
             handles: self.handles.iter().flatten().cloned().collect(),
             locks: self.locks.iter().flatten().cloned().collect(),
             iommu: self.iommu.iter().flatten().cloned().collect(),

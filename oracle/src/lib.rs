@@ -19,6 +19,7 @@ pub mod device;
 pub mod dmirror;
 pub mod dmirror_migrate;
 pub mod exclusive;
+pub mod exclusive_range;
 pub mod export;
 pub mod fault;
 pub mod file;

@@ -79,7 +79,9 @@ impl World {
     /// (file), keeping soft-dirty; a writable device-private entry becomes
     /// read-only, dropping soft-dirty and keeping uffd-wp (at PMD level too:
     /// the 2026 fix of `change_non_present_huge_pmd`, Fixes 368076f52ebe, is
-    /// modelled). Everything else is unchanged.
+    /// modelled). The writable device-exclusive variant of kernels before
+    /// 6.15 becomes the readable one, keeping soft-dirty and uffd-wp.
+    /// Everything else is unchanged.
     fn change_softleaf(&mut self, p: usize, page: u64, entry: Entry) {
         let new = match entry {
             Entry::Migration {
@@ -104,6 +106,13 @@ impl World {
                 let mut d = with_devpriv_write(entry, false);
                 if let Entry::DevicePrivate { soft_dirty, .. } = &mut d {
                     *soft_dirty = false;
+                }
+                d
+            }
+            Entry::DeviceExclusive { write: true, .. } => {
+                let mut d = entry;
+                if let Entry::DeviceExclusive { write, .. } = &mut d {
+                    *write = false;
                 }
                 d
             }

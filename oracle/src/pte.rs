@@ -5,8 +5,9 @@
 //! mapcount (`folio_add_*_rmap_pte` / `folio_remove_rmap_pte`); a PMD leaf
 //! holds one reference and one mapcount for the whole folio and one
 //! `_entire_mapcount` (`folio_add_anon_rmap_pmd`). A swap entry holds one
-//! swap-map count. These are the only functions that change those counters
-//! for mappings.
+//! swap-map count. Before 6.15 a device-exclusive entry holds only the
+//! reference (`page_make_device_exclusive_one` removed the rmap). These
+//! are the only functions that change those counters for mappings.
 
 use mmdiff_core::op::PMD_PAGES;
 use mmdiff_core::state::{Entry, FolioId, Level, MigKind, PteBits, Target};
@@ -94,6 +95,28 @@ pub fn without_uffd_wp(e: Entry) -> Entry {
 }
 
 impl World {
+    /// The folio page `e` maps as a mapping (mapcount and reference):
+    /// [`mapped_folio`], except device-exclusive entries before 6.15.
+    pub fn mapping_of(&self, e: &Entry) -> Option<(FolioId, u32)> {
+        match e {
+            Entry::DeviceExclusive { .. } if !self.cfg.kernel.device_exclusive_keeps_mapcount() => {
+                None
+            }
+            _ => mapped_folio(e),
+        }
+    }
+
+    /// The folio a device-exclusive entry holds a reference on without a
+    /// mapcount (before 6.15).
+    fn unmapped_reference(&self, e: &Entry) -> Option<FolioId> {
+        match e {
+            Entry::DeviceExclusive { .. } if !self.cfg.kernel.device_exclusive_keeps_mapcount() => {
+                e.folio_page().map(|(folio, _)| folio)
+            }
+            _ => None,
+        }
+    }
+
     pub fn entry(&self, p: usize, page: u64) -> Option<Entry> {
         self.procs[p].as_ref()?.ptes.get(&page).copied()
     }
@@ -102,10 +125,13 @@ impl World {
     /// rmap/swap accounting of the caller's path).
     pub fn set_pte(&mut self, p: usize, page: u64, e: Entry) {
         debug_assert!(!is_pmd_leaf(&e));
-        if let Some((folio, _)) = mapped_folio(&e) {
+        if let Some((folio, _)) = self.mapping_of(&e) {
             let f = self.folio_mut(folio);
             f.mapcount += 1;
             f.refcount += 1;
+        }
+        if let Some(folio) = self.unmapped_reference(&e) {
+            self.folio_get(folio, 1);
         }
         if let Entry::Swap { slot, .. } = e {
             if let Some(s) = self.swap.get_mut(&slot) {
@@ -123,8 +149,11 @@ impl World {
     pub fn clear_pte(&mut self, p: usize, page: u64) -> Option<Entry> {
         let e = self.mm_mut(p).ptes.remove(&page)?;
         debug_assert!(!is_pmd_leaf(&e));
-        if let Some((folio, _)) = mapped_folio(&e) {
+        if let Some((folio, _)) = self.mapping_of(&e) {
             self.folio_mut(folio).mapcount -= 1;
+            self.folio_put(folio, 1);
+        }
+        if let Some(folio) = self.unmapped_reference(&e) {
             self.folio_put(folio, 1);
         }
         if let Entry::Swap { slot, .. } = e {

@@ -234,7 +234,7 @@ impl World {
         for (p, mm) in self.procs.iter().enumerate() {
             let Some(mm) = mm else { continue };
             for (&page, e) in &mm.ptes {
-                if crate::pte::mapped_folio(e).map(|(f, _)| f) == Some(id) {
+                if self.mapping_of(e).map(|(f, _)| f) == Some(id) {
                     out.push((p, page));
                 }
             }

@@ -28,6 +28,7 @@ use mmdiff_core::op::{DevId, Fill, HmmReq};
 use mmdiff_core::outcome::{Errno, HmmPfn, Outcome, Payload};
 use mmdiff_core::state::{Memory, MirrorTag, PageRef};
 
+use crate::exclusive_range::RangeError;
 use crate::hmm::{HmmError, HmmRange};
 use crate::world::World;
 
@@ -149,9 +150,10 @@ impl World {
     /// `HMM_DMIRROR_EXCLUSIVE`: `dmirror_exclusive()`. Page by page,
     /// `make_device_exclusive()` (the first failure is the ioctl's error;
     /// pages before it stay exclusive), `dmirror_atomic_map()` (the page
-    /// with the ATOMIC tag), then `folio_unlock` and `folio_put`. Then the
-    /// range is read back through the device page table (`ENOENT` if an
-    /// entry went missing).
+    /// with the ATOMIC tag), then `folio_unlock` and `folio_put`; before
+    /// 6.15 by ranges ([`World::dmirror_exclusive_range`]). Then the range
+    /// is read back through the device page table (`ENOENT` if an entry
+    /// went missing).
     pub fn dev_exclusive(
         &mut self,
         d: DevId,
@@ -161,18 +163,17 @@ impl World {
         base: u64,
     ) -> Outcome {
         self.mirror_mut(d, p);
-        for page in start..end {
-            match self.make_device_exclusive(p, page, d) {
-                Ok((folio, sub)) => {
-                    let target = PageRef::Folio { folio, page: sub };
-                    self.mirror_mut(d, p)
-                        .insert(page, (target, MirrorTag::Atomic));
-                    self.folio_mut(folio).locked = false;
-                    self.folio_put(folio, 1);
-                }
-                Err(Some(e)) => return Outcome::Err(e),
-                Err(None) => return self.hmm_error_outcome(HmmError::Blocked(page)),
-            }
+        let made = if self.cfg.kernel.device_exclusive_keeps_mapcount() {
+            self.make_exclusive_pages(d, p, start, end)
+        } else {
+            self.dmirror_exclusive_range(d, p, start, end)
+                .map_err(|e| match e {
+                    RangeError::Busy => Outcome::Err(Errno::EBUSY),
+                    RangeError::Blocked(page) => self.hmm_error_outcome(HmmError::Blocked(page)),
+                })
+        };
+        if let Err(outcome) = made {
+            return outcome;
         }
         let mut values = Vec::with_capacity((end - start) as usize);
         if self
@@ -186,6 +187,32 @@ impl World {
             faults: 0,
             data: Some((base, values)),
         })
+    }
+
+    /// The 6.15+ loop of `dmirror_exclusive()`: `make_device_exclusive()`
+    /// page by page, each mapped ATOMIC, unlocked and put; the first
+    /// failure is the ioctl's (pages before it stay exclusive).
+    fn make_exclusive_pages(
+        &mut self,
+        d: DevId,
+        p: usize,
+        start: u64,
+        end: u64,
+    ) -> Result<(), Outcome> {
+        for page in start..end {
+            match self.make_device_exclusive(p, page, d) {
+                Ok((folio, sub)) => {
+                    let target = PageRef::Folio { folio, page: sub };
+                    self.mirror_mut(d, p)
+                        .insert(page, (target, MirrorTag::Atomic));
+                    self.folio_mut(folio).locked = false;
+                    self.folio_put(folio, 1);
+                }
+                Err(Some(e)) => return Err(Outcome::Err(e)),
+                Err(None) => return Err(self.hmm_error_outcome(HmmError::Blocked(page))),
+            }
+        }
+        Ok(())
     }
 
     /// `HMM_DMIRROR_CHECK_EXCLUSIVE`: `dmirror_check_atomic()`, `EPERM`

@@ -92,6 +92,7 @@ impl World {
             swap: self.swap.clone(),
             zone_free: self.zone_free,
             zone_total: self.cfg.zone_pages,
+            kernel: self.cfg.kernel,
             handles: self
                 .handles
                 .iter()

@@ -222,7 +222,7 @@ impl World {
             let Some(mm) = mm else { continue };
             for at in mm.pt.entries_of(id) {
                 let Some(e) = mm.pt.get(at) else { continue };
-                if crate::pte::mapped_folio(&e).map(|(f, _)| f) != Some(id) {
+                if self.mapping_of(&e).map(|(f, _)| f) != Some(id) {
                     continue;
                 }
                 if crate::pt::is_leaf(&e) {

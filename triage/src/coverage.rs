@@ -12,13 +12,13 @@ use std::path::PathBuf;
 
 use mmdiff_core::coverage::{json_string, render_table, StateCoverage, Transition};
 use mmdiff_core::run::Runner;
-use mmdiff_core::{Config, Model, Op};
+use mmdiff_core::{Config, KernelVersion, Model, Op};
 use mmdiff_oracle::Oracle;
 use mmdiff_subject::Subject;
 
 use crate::args::{self, Opt, UsageError};
 use crate::files::{self, Found};
-use crate::input;
+use crate::{input, profile};
 
 /// Coverage of a set of inputs, per model.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -131,8 +131,9 @@ pub fn record_run<M: Model>(
 }
 
 /// Loads every input `paths` name (directories: every `*.mms` and `*.bin`
-/// below them, in sorted order) and records both models' coverage.
-pub fn coverage_of(paths: &[PathBuf]) -> Report {
+/// below them, in sorted order) and records both models' coverage, with
+/// profile `kernel` for the inputs that do not name their own.
+pub fn coverage_of(paths: &[PathBuf], kernel: KernelVersion) -> Report {
     let mut report = Report::default();
     for found in files::collect(paths, files::is_test_file) {
         let path = match found {
@@ -144,7 +145,7 @@ pub fn coverage_of(paths: &[PathBuf]) -> Report {
                 continue;
             }
         };
-        let input = match input::load(&path) {
+        let input = match input::load_with(&path, kernel) {
             Ok(i) => i,
             Err(e) => {
                 report.errors.push(e);
@@ -167,7 +168,7 @@ pub fn coverage_of(paths: &[PathBuf]) -> Report {
 }
 
 pub const USAGE: &str = "\
-usage: mmdiff coverage <files or dirs...> [--json]
+usage: mmdiff coverage <files or dirs...> [--kernel V] [--json]
 
 Runs scenario files (*.mms) and fuzz byte files (any other name; in
 directories: *.bin, searched recursively) on the oracle alone and on the
@@ -179,15 +180,21 @@ through: after each op, every page whose page-table entry changed class
 exercised the transition. Prints a table with one column per model and
 the transitions only one model saw. See docs/coverage.md.
 
+  --kernel V    the models' semantics profile, 6.12 to 6.19 (default
+                6.19), for byte files and scenarios without `kernel=` in
+                their `#! config:` line (the others keep their own)
   --json        print one JSON object instead of the table
 
 Exit status: 0 on success, 1 when an input cannot be read or parsed
 (the others are still counted), 2 on usage errors.";
 
-const OPTS: &[Opt] = &[Opt {
-    names: &["--json"],
-    takes_value: false,
-}];
+const OPTS: &[Opt] = &[
+    Opt {
+        names: &["--json"],
+        takes_value: false,
+    },
+    profile::OPT,
+];
 
 /// `mmdiff coverage ...`; returns the exit code.
 pub fn command(argv: &[String], out: &mut dyn Write, err: &mut dyn Write) -> i32 {
@@ -196,8 +203,12 @@ pub fn command(argv: &[String], out: &mut dyn Write, err: &mut dyn Write) -> i32
         Ok(_) => return crate::usage_error(err, &UsageError("no files given".into()), USAGE),
         Err(e) => return crate::usage_error(err, &e, USAGE),
     };
+    let kernel = match profile::parse(parsed.value("--kernel")) {
+        Ok(k) => profile::or_baseline(k),
+        Err(e) => return crate::usage_error(err, &e, USAGE),
+    };
     let paths: Vec<PathBuf> = parsed.positional.iter().map(PathBuf::from).collect();
-    let report = coverage_of(&paths);
+    let report = coverage_of(&paths, kernel);
     for e in &report.errors {
         let _ = writeln!(err, "error: {e}");
     }

@@ -20,12 +20,13 @@ use std::path::{Path, PathBuf};
 use mmdiff_core::canon;
 use mmdiff_core::lockstep::{self, Check, Divergence, DivergenceKind};
 use mmdiff_core::state::State;
-use mmdiff_core::text;
+use mmdiff_core::{text, KernelVersion};
 use mmdiff_oracle::Oracle;
 use mmdiff_subject::Subject;
 
 use crate::args::{self, Opt};
 use crate::input::{self, Input, Source};
+use crate::profile;
 use crate::replay::op_line_number;
 
 /// Ops shown before the divergent one.
@@ -72,6 +73,15 @@ pub fn explain(input: &Input, style: Style) -> Option<String> {
     Some(render(input, &d, style))
 }
 
+/// `, kernel V` when the models ran on another profile than the baseline.
+fn profile_note(kernel: KernelVersion) -> String {
+    if kernel == KernelVersion::BASELINE {
+        String::new()
+    } else {
+        format!(", kernel {kernel}")
+    }
+}
+
 /// The explanation of `d`, found by running `input`.
 pub fn render(input: &Input, d: &Divergence, style: Style) -> String {
     let mut s = String::new();
@@ -80,7 +90,13 @@ pub fn render(input: &Input, d: &Divergence, style: Style) -> String {
         Source::Text => "scenario text",
         Source::Bytes => "fuzz bytes",
     };
-    let _ = writeln!(s, "{} ({} ops, {source})", input.path, ops.len());
+    let _ = writeln!(
+        s,
+        "{} ({} ops, {source}{})",
+        input.path,
+        ops.len(),
+        profile_note(input.config.kernel)
+    );
     let _ = writeln!(s, "{} {}", style.bold("signature:"), d.signature);
     let _ = writeln!(s, "{} {d}", style.bold("first divergence:"));
     if d.op.is_some() {
@@ -335,7 +351,7 @@ fn parser_testcase(path: &Path, out: &mut dyn Write, err: &mut dyn Write) -> i32
 }
 
 pub const USAGE: &str = "\
-usage: mmdiff explain <input> [--color auto|always|never]
+usage: mmdiff explain <input> [--color auto|always|never] [--kernel V]
 
 Runs a scenario (*.mms) or a fuzz testcase (any other file: raw bytes, as
 cargo-fuzz, AFL, OSS-Fuzz and ClusterFuzzLite save them, such as
@@ -350,16 +366,23 @@ scenario_parser-<id>, or artifacts/scenario_parser/crash-<hash>) is text
 for the parser: explain runs that target's check on it instead (parse,
 print, parse back, print again) and says whether it holds.
 
+  --kernel V  the models' semantics profile, 6.12 to 6.19 (default 6.19),
+              for a fuzz testcase and a scenario without `kernel=` in its
+              `#! config:` line (one that has it keeps its own)
+
 Exit status: 0 the models agree (the parser's check holds), 1 a divergence
 was explained (the parser's check failed), 2 usage error or unreadable
 input.";
 
 /// `mmdiff explain`.
 pub fn command(argv: &[String], out: &mut dyn Write, err: &mut dyn Write) -> i32 {
-    let opts = [Opt {
-        names: &["--color"],
-        takes_value: true,
-    }];
+    let opts = [
+        Opt {
+            names: &["--color"],
+            takes_value: true,
+        },
+        profile::OPT,
+    ];
     let parsed = match args::parse(argv, &opts) {
         Ok(p) => p,
         Err(e) => return crate::usage_error(err, &e, USAGE),
@@ -379,11 +402,15 @@ pub fn command(argv: &[String], out: &mut dyn Write, err: &mut dyn Write) -> i32
             return crate::usage_error(err, &e, USAGE);
         }
     };
+    let kernel = match profile::parse(parsed.value("--kernel")) {
+        Ok(k) => profile::or_baseline(k),
+        Err(e) => return crate::usage_error(err, &e, USAGE),
+    };
     let path = PathBuf::from(path);
     if input::testcase_target(&path).as_deref() == Some(input::PARSER_TARGET) {
         return parser_testcase(&path, out, err);
     }
-    let input = match input::load(&path) {
+    let input = match input::load_with(&path, kernel) {
         Ok(i) => i,
         Err(e) => {
             let _ = writeln!(err, "error: {e}");

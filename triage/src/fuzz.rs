@@ -43,7 +43,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
-use mmdiff_core::Model;
+use mmdiff_core::{KernelVersion, Model};
 use mmdiff_oracle::Oracle;
 use mmdiff_subject::Subject;
 
@@ -81,6 +81,7 @@ pub fn campaign_with<A: Model, B: Model>(
 ) -> Summary {
     let mut summary = Summary {
         seed: opts.seed,
+        kernel: opts.config.kernel,
         jobs: opts.jobs,
         ..Summary::default()
     };
@@ -95,7 +96,7 @@ pub fn campaign_with<A: Model, B: Model>(
     } else {
         (None, out, Some(err))
     };
-    let _ = writeln!(log, "seed: {}", opts.seed);
+    let _ = writeln!(log, "{}", display::seed_line(opts.seed, opts.config.kernel));
     // Read by the first worker that mutates, on the campaign's clock.
     let seeds = pool::Seeds::new(
         opts.corpus.clone().filter(|_| opts.mode == Mode::Swarm),
@@ -201,7 +202,7 @@ fn found(opts: &Options, hit: Hit, display: &Display, log: &mut dyn Write) -> Fo
         _ if INTERRUPTED.load(Ordering::Relaxed) => Promotion::NotPromoted("interrupted".into()),
         (Err(_), _) => Promotion::NotPromoted("the raw input was not saved".into()),
         (_, None) => Promotion::NotPromoted("no corpus".into()),
-        (Ok(path), Some(corpus)) => promote(path, corpus),
+        (Ok(path), Some(corpus)) => promote(path, corpus, opts.config.kernel),
     };
     let f = Found {
         signature: d.signature.clone(),
@@ -216,9 +217,11 @@ fn found(opts: &Options, hit: Hit, display: &Display, log: &mut dyn Write) -> Fo
     f
 }
 
-/// Minimizes the raw artifact at `path` and promotes it into `corpus`.
-fn promote(path: &Path, corpus: &Path) -> Promotion {
-    let report = crate::promote::triage(&[path.to_path_buf()], corpus, false, &mut std::io::sink());
+/// Minimizes the raw artifact at `path` on profile `kernel` (which its
+/// header records too) and promotes it into `corpus`.
+fn promote(path: &Path, corpus: &Path, kernel: KernelVersion) -> Promotion {
+    let paths = [path.to_path_buf()];
+    let report = crate::promote::triage(&paths, corpus, false, kernel, &mut std::io::sink());
     if let Some(e) = report.errors.first() {
         return Promotion::NotPromoted(e.clone());
     }

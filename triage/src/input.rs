@@ -14,9 +14,9 @@
 use std::path::Path;
 
 use mmdiff_core::text::{self, Scenario};
-use mmdiff_core::{bytes, Config};
+use mmdiff_core::{bytes, Config, KernelVersion};
 
-use crate::files;
+use crate::{files, profile};
 
 /// Where an input's ops came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -73,6 +73,12 @@ pub fn testcase_target(path: &Path) -> Option<String> {
 /// error: it holds no ops). Errors are one line naming the file (and for
 /// text the line and column).
 pub fn load(path: &Path) -> Result<Input, String> {
+    load_with(path, KernelVersion::BASELINE)
+}
+
+/// [`load`], with profile `kernel` (`--kernel`) for fuzz bytes and for
+/// scenarios that do not name a kernel in their `#! config:` header.
+pub fn load_with(path: &Path, kernel: KernelVersion) -> Result<Input, String> {
     let shown = path.display().to_string();
     let data = std::fs::read(path).map_err(|e| format!("{shown}: cannot read: {e}"))?;
     if testcase_target(path).as_deref() == Some(PARSER_TARGET) {
@@ -86,7 +92,7 @@ pub fn load(path: &Path) -> Result<Input, String> {
             path: shown,
             source: Source::Bytes,
             scenario: Scenario::from_ops(&bytes::decode(&data)),
-            config: Config::default(),
+            config: profile::default_config(kernel),
         });
     }
     let src = String::from_utf8(data).map_err(|e| {
@@ -96,7 +102,7 @@ pub fn load(path: &Path) -> Result<Input, String> {
         )
     })?;
     let scenario = text::parse(&src).map_err(|e| e.with_file(&shown))?;
-    let config = scenario.config().map_err(|e| e.with_file(&shown))?;
+    let config = profile::scenario_config(&scenario, kernel).map_err(|e| e.with_file(&shown))?;
     Ok(Input {
         path: shown,
         source: Source::Text,
@@ -143,6 +149,33 @@ mod tests {
         assert_eq!(t.config.window_pages, 1024);
         assert_eq!(b.config, Config::default());
         assert_eq!(t.header("config"), Some("window_pages=1024"));
+    }
+
+    #[test]
+    fn the_profile_applies_to_inputs_that_name_none() {
+        let dir = TempDir::new("input-kernel");
+        let v612 = KernelVersion::new(6, 12);
+        let own = dir.path().join("own.mms");
+        std::fs::write(&own, "#! config: kernel=6.15\nreclaim\n").expect("write");
+        let sized = dir.path().join("sized.mms");
+        std::fs::write(&sized, "#! config: window_pages=1024\nreclaim\n").expect("write");
+        let raw = dir.path().join("crash-01");
+        std::fs::write(&raw, [0u8; 8]).expect("write");
+        let kernel = |p: &Path, k| load_with(p, k).expect("loads").config.kernel;
+        assert_eq!(kernel(&own, v612), KernelVersion::new(6, 15));
+        assert_eq!(kernel(&sized, v612), v612);
+        assert_eq!(
+            load_with(&sized, v612).expect("loads").config.window_pages,
+            1024
+        );
+        assert_eq!(kernel(&raw, v612), v612);
+        assert_eq!(
+            kernel(&raw, KernelVersion::BASELINE),
+            KernelVersion::BASELINE
+        );
+        // The header is the input's own: the profile is not written into it.
+        let input = load_with(&sized, v612).expect("loads");
+        assert_eq!(input.header("config"), Some("window_pages=1024"));
     }
 
     #[test]

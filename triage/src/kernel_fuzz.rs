@@ -86,25 +86,44 @@ pub fn generate(
     let Ok(mut oracle) = Runner::<Oracle>::with_invariants(config, |_| Vec::new()) else {
         return out;
     };
-    for _ in 0..len {
+    'sequence: for _ in 0..len {
         let mut drawn = None;
         for _ in 0..DRAWS {
             let op = gen.next_op(rng, oracle.state());
-            if subset::support_in(&op, env, oracle.state(), config).is_ok() {
-                drawn = Some(op);
+            let state = oracle.state();
+            if subset::support_in(&op, None, env, state, config).is_ok() {
+                drawn = Some(vec![op]);
+                break;
+            }
+            let release = released_at_once(&op);
+            if let Some(release) =
+                release.filter(|r| subset::support_in(&op, Some(r), env, state, config).is_ok())
+            {
+                drawn = Some(vec![op, release]);
                 break;
             }
             *out.rejected.entry(op.kind()).or_insert(0) += 1;
         }
-        let Some(op) = drawn else { continue };
-        // A panicking oracle ends the sequence (lockstep campaigns are
-        // where the oracle's own bugs are found).
-        if oracle.step(&op, None).is_err() {
-            break;
+        for op in drawn.into_iter().flatten() {
+            // A panicking oracle ends the sequence (lockstep campaigns are
+            // where the oracle's own bugs are found).
+            if oracle.step(&op, None).is_err() {
+                break 'sequence;
+            }
+            out.ops.push(op);
         }
-        out.ops.push(op);
     }
     out
+}
+
+/// The `release` that makes a `gup` expressible as one call of the
+/// kernel's GUP test interface, which takes and puts back the pages at
+/// once ([`subset::support_in`]).
+fn released_at_once(op: &Op) -> Option<Op> {
+    match *op {
+        Op::Gup { h, .. } => Some(Op::Release { h, dirty: false }),
+        _ => None,
+    }
 }
 
 /// What every part of a campaign reads.
@@ -363,7 +382,7 @@ fn found(
 
 /// `mmdiff fuzz --engine kernel|qemu ...`; returns the exit code: 0 when
 /// the two agreed on everything, 1 on a disagreement or an engine error, 2
-/// when the engine cannot run here.
+/// when the engine cannot run here or `--kernel` names another kernel.
 pub fn command(opts: &Options, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
     let target = match Target::for_engine(opts.engine) {
         Ok(t) => t,
@@ -379,6 +398,11 @@ pub fn command(opts: &Options, out: &mut dyn Write, err: &mut dyn Write) -> i32 
             return 2;
         }
     };
+    let checked = crate::kernel_target::check_kernel_option(opts.kernel, opts.engine, first.env());
+    if let Err(e) = checked {
+        let _ = writeln!(err, "mmdiff fuzz: {e}");
+        return 2;
+    }
     let s = campaign(opts, &target, first, out, err);
     i32::from(!s.found.is_empty() || !s.errors.is_empty())
 }
@@ -427,5 +451,36 @@ mod tests {
         let b = run(7);
         assert!(a.iter().zip(&b).all(|(x, y)| x.ops == y.ops));
         assert!(run(8).iter().zip(&a).any(|(x, y)| x.ops != y.ops));
+    }
+
+    #[test]
+    fn one_shot_gups_come_with_their_release() {
+        let env = Environment {
+            mem_pages: 1 << 20,
+            gup_test: true,
+            ..Environment::default()
+        };
+        let config = env.oracle_config(&Config::default());
+        let kinds = kernel_kinds(&[OpKind::Mmap, OpKind::Write, OpKind::Gup, OpKind::Release]);
+        let mut rng = SplitMix64::new(11);
+        let seqs: Vec<Vec<Op>> = (0..40)
+            .map(|_| generate(&mut rng, &kinds, 32, &env, &config).ops)
+            .collect();
+        let mut one_shot = 0;
+        for ops in &seqs {
+            for (i, op) in ops.iter().enumerate() {
+                let Op::Gup { flags, .. } = op else { continue };
+                // vmsplice's get and gup_test's long-term pin set are
+                // held across ops; every other gup is one call.
+                let held =
+                    (flags.fast && !flags.pin && !flags.write && !flags.force && !flags.nofault)
+                        || (flags.pin && flags.longterm);
+                if !held {
+                    assert_eq!(ops.get(i + 1), released_at_once(op).as_ref(), "{ops:?}");
+                    one_shot += 1;
+                }
+            }
+        }
+        assert!(one_shot > 5, "{one_shot} one-shot gups");
     }
 }

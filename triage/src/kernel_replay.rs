@@ -19,7 +19,7 @@ use std::time::Instant;
 
 use mmdiff_core::op::OpKind;
 use mmdiff_core::text::{self, Scenario};
-use mmdiff_core::{bytes, Config, Op};
+use mmdiff_core::{bytes, Config, KernelVersion, Op};
 use mmdiff_kernel::machine::Kernel;
 use mmdiff_kernel::{compare_on, Environment, Explained, Options, Report};
 
@@ -395,17 +395,22 @@ pub fn exit_code(totals: &Totals) -> i32 {
     i32::from(totals.disagree + totals.failed > 0)
 }
 
+/// What `mmdiff replay --engine kernel|qemu` was asked to do.
+#[derive(Clone, Copy, Debug)]
+pub struct Run<'a> {
+    pub engine: Engine,
+    /// `--kernel`, which must name the engine's kernel when given.
+    pub kernel: Option<KernelVersion>,
+    /// `--table`: where to write the agreement table.
+    pub table: Option<&'a Path>,
+    pub quiet: bool,
+}
+
 /// `mmdiff replay --engine kernel|qemu <paths>`: exit 0 when everything
 /// agreed, 1 on a disagreement or a failed file, 2 when the engine cannot
-/// run on this machine.
-pub fn command(
-    engine: Engine,
-    paths: &[PathBuf],
-    table: Option<&Path>,
-    quiet: bool,
-    out: &mut dyn Write,
-    err: &mut dyn Write,
-) -> i32 {
+/// run on this machine or `--kernel` names another kernel.
+pub fn command(run: &Run, paths: &[PathBuf], out: &mut dyn Write, err: &mut dyn Write) -> i32 {
+    let engine = run.engine;
     let opened = crate::kernel_target::Target::for_engine(engine).and_then(|t| t.open());
     let mut kernel = match opened {
         Ok(kernel) => kernel,
@@ -414,11 +419,15 @@ pub fn command(
             return 2;
         }
     };
-    let totals = replay_all(kernel.as_mut(), paths, quiet, out);
+    if let Err(e) = crate::kernel_target::check_kernel_option(run.kernel, engine, kernel.env()) {
+        let _ = writeln!(err, "mmdiff replay: {e}");
+        return 2;
+    }
+    let totals = replay_all(kernel.as_mut(), paths, run.quiet, out);
     if totals.agree + totals.disagree + totals.failed == 0 {
         let _ = writeln!(err, "mmdiff replay: warning: no *.mms or *.bin files found");
     }
-    if let Some(path) = table {
+    if let Some(path) = run.table {
         let title = format!("Oracle and {} kernel, scenario by scenario", engine.name());
         let text = totals.table(&title, kernel.env());
         if let Err(e) = files::write_atomic(path, text.as_bytes()) {

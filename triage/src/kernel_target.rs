@@ -2,6 +2,7 @@
 //! machine's running kernel (`--engine kernel`) or a qemu guest's
 //! (`--engine qemu`, [`mmdiff_kernel::guest`]).
 
+use mmdiff_core::{Config, KernelVersion};
 use mmdiff_kernel::guest::qemu::{self, Guest, Image};
 use mmdiff_kernel::machine::{HostKernel, Kernel};
 use mmdiff_kernel::Environment;
@@ -52,5 +53,75 @@ impl Target {
             Target::Host(_) => "kernel",
             Target::Qemu(_) => "qemu",
         }
+    }
+}
+
+/// Checks `--kernel` (`requested`) against the kernel `engine` compares
+/// with, described by `env`: the comparison always uses that kernel's own
+/// profile ([`Environment::oracle_config`]), so the option may only name
+/// it. `Err`: the message for the user.
+pub fn check_kernel_option(
+    requested: Option<KernelVersion>,
+    engine: Engine,
+    env: &Environment,
+) -> Result<(), String> {
+    let own = env.oracle_config(&Config::default()).kernel;
+    match requested {
+        Some(v) if v != own => {
+            let which = match engine {
+                Engine::Qemu => "the guest kernel",
+                _ => "the running kernel",
+            };
+            Err(format!(
+                "--kernel {v} does not match {which} {own}: the comparison always uses \
+                 the kernel's own profile"
+            ))
+        }
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(release: &str) -> Environment {
+        Environment {
+            kernel_release: release.into(),
+            ..Environment::default()
+        }
+    }
+
+    #[test]
+    fn kernel_option_must_name_the_engines_kernel() {
+        let guest = env("6.12.48");
+        let v612 = KernelVersion::new(6, 12);
+        assert_eq!(check_kernel_option(None, Engine::Qemu, &guest), Ok(()));
+        assert_eq!(
+            check_kernel_option(Some(v612), Engine::Qemu, &guest),
+            Ok(())
+        );
+        assert_eq!(
+            check_kernel_option(Some(KernelVersion::BASELINE), Engine::Qemu, &guest),
+            Err(
+                "--kernel 6.19 does not match the guest kernel 6.12: the comparison \
+                 always uses the kernel's own profile"
+                    .into()
+            )
+        );
+        let host = env("6.18.5-arch1-1");
+        assert_eq!(
+            check_kernel_option(Some(v612), Engine::Kernel, &host),
+            Err(
+                "--kernel 6.12 does not match the running kernel 6.18: the comparison \
+                 always uses the kernel's own profile"
+                    .into()
+            )
+        );
+        let v618 = KernelVersion::new(6, 18);
+        assert_eq!(
+            check_kernel_option(Some(v618), Engine::Kernel, &host),
+            Ok(())
+        );
     }
 }

@@ -20,6 +20,7 @@ pub mod kernel_summary;
 pub mod kernel_target;
 pub mod minimize;
 pub mod planted;
+pub mod profile;
 pub mod promote;
 pub mod replay;
 pub mod state_machine;

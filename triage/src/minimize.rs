@@ -47,6 +47,7 @@ use mmdiff_subject::Subject;
 use crate::args::{self, Opt};
 use crate::files;
 use crate::input::{self, Input};
+use crate::profile;
 use reduce::Reducer;
 
 /// One op of the sequence being reduced; `expect` indexes the input's
@@ -324,8 +325,9 @@ fn probe<A: Model, B: Model>(
 }
 
 /// The reduced scenario: the input's header (without what this run
-/// rewrites), the provenance of the reduction, and the ops with a comment
-/// on the divergent one.
+/// rewrites; with the profile it ran on when that is not the baseline and
+/// the input does not name it), the provenance of the reduction, and the
+/// ops with a comment on the divergent one.
 fn scenario_of(input: &Input, items: &[Item], expects: &[Expect], m: &Minimized) -> Scenario {
     let d = &m.divergence;
     let mut header: Vec<(String, String)> = input
@@ -335,6 +337,7 @@ fn scenario_of(input: &Input, items: &[Item], expects: &[Expect], m: &Minimized)
         .filter(|(k, _)| !OWN_HEADERS.contains(&k.as_str()))
         .cloned()
         .collect();
+    profile::record(&mut header, input.config.kernel);
     header.push(("signature".into(), d.signature.clone()));
     header.push(("failure".into(), d.to_string()));
     header.push((
@@ -353,7 +356,7 @@ fn scenario_of(input: &Input, items: &[Item], expects: &[Expect], m: &Minimized)
 }
 
 pub const USAGE: &str = "\
-usage: mmdiff minimize <input> [-o <output.mms>] [--quiet]
+usage: mmdiff minimize <input> [-o <output.mms>] [--kernel V] [--quiet]
 
 Reduces a failing input (scenario text *.mms, or fuzz bytes: any other
 file) to a shortest scenario with the same divergence signature: ddmin over
@@ -364,6 +367,10 @@ before and after, the tests run and the time taken. Progress goes to
 stderr.
 
   -o, --out FILE  write the scenario to FILE instead of stdout
+  --kernel V      the models' semantics profile, 6.12 to 6.19 (default
+                  6.19), for fuzz bytes and a scenario without `kernel=` in
+                  its `#! config:` line (one that has it keeps its own);
+                  the result records a profile other than 6.19
   --quiet         no progress
 
 Exit status: 0 minimized, 1 the input does not diverge or cannot be read,
@@ -380,6 +387,7 @@ pub fn command(argv: &[String], out: &mut dyn Write, err: &mut dyn Write) -> i32
             names: &["--quiet"],
             takes_value: false,
         },
+        profile::OPT,
     ];
     let parsed = match args::parse(argv, &opts) {
         Ok(p) => p,
@@ -389,7 +397,11 @@ pub fn command(argv: &[String], out: &mut dyn Write, err: &mut dyn Write) -> i32
         let e = args::UsageError("minimize takes one input file".into());
         return crate::usage_error(err, &e, USAGE);
     };
-    let input = match input::load(&PathBuf::from(path)) {
+    let kernel = match profile::parse(parsed.value("--kernel")) {
+        Ok(k) => profile::or_baseline(k),
+        Err(e) => return crate::usage_error(err, &e, USAGE),
+    };
+    let input = match input::load_with(&PathBuf::from(path), kernel) {
         Ok(i) => i,
         Err(e) => {
             let _ = writeln!(err, "error: {e}");
@@ -559,6 +571,32 @@ mod tests {
             printed.ends_with("read p0 m0[5] # <- buggy fails here\n"),
             "{printed}"
         );
+    }
+
+    #[test]
+    fn a_result_on_another_profile_records_it() {
+        let v612 = mmdiff_core::KernelVersion::new(6, 12);
+        let mut input = buried(11);
+        input.config.kernel = v612;
+        let m = minimize_with::<Toy<false>, Toy<true>>(&input, &mut quiet()).expect("diverges");
+        let printed = text::print(&m.scenario);
+        assert!(
+            printed.starts_with("#! config: kernel=6.12\n#! signature: read/panic@buggy\n"),
+            "{printed}"
+        );
+        assert_eq!(m.scenario.config().map(|c| c.kernel), Ok(v612));
+        // A config header of the input's own keeps its sizes and gains the
+        // profile; one that names a kernel is left as it is.
+        for (own, want) in [
+            ("window_pages=4096", "window_pages=4096 kernel=6.12"),
+            ("kernel=6.15", "kernel=6.15"),
+        ] {
+            let mut input = buried(11);
+            input.scenario.header = vec![("config".into(), own.into())];
+            input.config = crate::profile::scenario_config(&input.scenario, v612).expect("valid");
+            let m = minimize_with::<Toy<false>, Toy<true>>(&input, &mut quiet()).expect("diverges");
+            assert_eq!(m.scenario.header[0], ("config".into(), want.into()));
+        }
     }
 
     #[test]

@@ -10,12 +10,13 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use mmdiff_core::text;
+use mmdiff_core::{text, KernelVersion};
 
 use crate::args::{self, Opt};
 use crate::files::{self, Found};
 use crate::input::{self, Input};
 use crate::minimize::{self, Minimized};
+use crate::profile;
 
 /// One signature's outcome.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -92,8 +93,15 @@ pub fn artifacts(paths: &[PathBuf]) -> Vec<Found> {
         .collect()
 }
 
-/// Triage of `paths` into `corpus`; `log` gets one line per artifact.
-pub fn triage(paths: &[PathBuf], corpus: &Path, dry_run: bool, log: &mut dyn Write) -> Report {
+/// Triage of `paths` into `corpus`, each artifact run with profile
+/// `kernel` unless it names its own; `log` gets one line per artifact.
+pub fn triage(
+    paths: &[PathBuf],
+    corpus: &Path,
+    dry_run: bool,
+    kernel: KernelVersion,
+    log: &mut dyn Write,
+) -> Report {
     let mut report = Report::default();
     let found = artifacts(paths);
     let total = found.len();
@@ -106,7 +114,7 @@ pub fn triage(paths: &[PathBuf], corpus: &Path, dry_run: bool, log: &mut dyn Wri
                     .push(format!("{}: cannot read: {e}", p.display()));
                 continue;
             }
-            Found::File(p) => match input::load(&p) {
+            Found::File(p) => match input::load_with(&p, kernel) {
                 Ok(input) => (p, input),
                 Err(e) => {
                     report.skipped.push(e);
@@ -211,7 +219,7 @@ fn promoted(m: &Minimized, input: &Input) -> text::Scenario {
 }
 
 pub const USAGE: &str = "\
-usage: mmdiff triage <artifact files or dirs...> [--corpus DIR] [--dry-run]
+usage: mmdiff triage <artifact files or dirs...> [--corpus DIR] [--kernel V] [--dry-run]
 
 Minimizes every artifact (*.mms scenarios; *.bin and other byte files
 without a scenario of the same name), groups them by divergence signature,
@@ -221,6 +229,10 @@ under the corpus records (`#! signature:`) into
 signature as new or known.
 
   --corpus DIR  the corpus (default corpus)
+  --kernel V    the models' semantics profile, 6.12 to 6.19 (default
+                6.19), for byte files and scenarios without `kernel=` in
+                their `#! config:` line (the others keep their own); a
+                repro promoted under another profile than 6.19 records it
   --dry-run     report, write nothing
 
 Exit status: 0 done, 1 a file could not be written, 2 usage error.";
@@ -236,9 +248,14 @@ pub fn command(argv: &[String], out: &mut dyn Write, err: &mut dyn Write) -> i32
             names: &["--dry-run"],
             takes_value: false,
         },
+        profile::OPT,
     ];
     let parsed = match args::parse(argv, &opts) {
         Ok(p) => p,
+        Err(e) => return crate::usage_error(err, &e, USAGE),
+    };
+    let kernel = match profile::parse(parsed.value("--kernel")) {
+        Ok(k) => profile::or_baseline(k),
         Err(e) => return crate::usage_error(err, &e, USAGE),
     };
     if parsed.positional.is_empty() {
@@ -247,7 +264,7 @@ pub fn command(argv: &[String], out: &mut dyn Write, err: &mut dyn Write) -> i32
     }
     let paths: Vec<PathBuf> = parsed.positional.iter().map(PathBuf::from).collect();
     let corpus = PathBuf::from(parsed.value("--corpus").unwrap_or("corpus"));
-    let report = triage(&paths, &corpus, parsed.has("--dry-run"), err);
+    let report = triage(&paths, &corpus, parsed.has("--dry-run"), kernel, err);
     let (mut new, mut known) = (0, 0);
     for (sig, (verdict, ops, from, count)) in &report.signatures {
         let seen = format!("{count} artifact{}", if *count == 1 { "" } else { "s" });

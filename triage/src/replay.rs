@@ -15,12 +15,13 @@ use std::path::{Path, PathBuf};
 use mmdiff_core::lockstep::{self, Check, LockstepReport};
 use mmdiff_core::run::{run_lines, run_ops, Failure, FailureKind, RunReport};
 use mmdiff_core::text::{self, Scenario};
-use mmdiff_core::{bytes, Config, Model};
+use mmdiff_core::{bytes, Config, KernelVersion, Model};
 use mmdiff_oracle::Oracle;
 use mmdiff_subject::Subject;
 
 use crate::args::{self, Opt, UsageError};
 use crate::files::{self, Found};
+use crate::profile;
 
 /// The result of replaying one file.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -91,20 +92,37 @@ pub fn replay_path_as(path: &Path, display: &str) -> FileReport {
 
 /// Replays one file on `models`, naming it `display` in messages.
 pub fn replay_path_models(path: &Path, display: &str, models: Models) -> FileReport {
+    replay_path_on(path, display, models, KernelVersion::BASELINE)
+}
+
+/// Replays one file on `models` with profile `kernel` (`--kernel`) where
+/// the file names none, naming it `display` in messages.
+pub fn replay_path_on(
+    path: &Path,
+    display: &str,
+    models: Models,
+    kernel: KernelVersion,
+) -> FileReport {
     let display = display.to_string();
     match models {
         Models::Lockstep => replay_named(
             path,
             display,
+            kernel,
             replay_text_lockstep::<Oracle, Subject>,
             replay_bytes_lockstep::<Oracle, Subject>,
         ),
-        Models::Oracle => {
-            replay_named(path, display, replay_text::<Oracle>, replay_bytes::<Oracle>)
-        }
+        Models::Oracle => replay_named(
+            path,
+            display,
+            kernel,
+            replay_text::<Oracle>,
+            replay_bytes::<Oracle>,
+        ),
         Models::Subject => replay_named(
             path,
             display,
+            kernel,
             replay_text::<Subject>,
             replay_bytes::<Subject>,
         ),
@@ -116,27 +134,33 @@ pub fn replay_path_with<M: Model>(path: &Path) -> FileReport {
     replay_named(
         path,
         path.display().to_string(),
+        KernelVersion::BASELINE,
         replay_text::<M>,
         replay_bytes::<M>,
     )
 }
 
+/// How a replay runs a file's contents: `(path, contents, profile)`.
+type RunText = fn(&str, &str, KernelVersion) -> Verdict;
+type RunBytes = fn(&str, &[u8], KernelVersion) -> Verdict;
+
 fn replay_named(
     path: &Path,
     display: String,
-    on_text: fn(&str, &str) -> Verdict,
-    on_bytes: fn(&str, &[u8]) -> Verdict,
+    kernel: KernelVersion,
+    on_text: RunText,
+    on_bytes: RunBytes,
 ) -> FileReport {
     let verdict = match std::fs::read(path) {
         Err(e) => fail(format!("{display}: cannot read: {e}")),
         Ok(data) if files::is_scenario(path) => match String::from_utf8(data) {
-            Ok(text) => on_text(&display, &text),
+            Ok(text) => on_text(&display, &text, kernel),
             Err(e) => fail(format!(
                 "{display}: not UTF-8 text (invalid byte at offset {})",
                 e.utf8_error().valid_up_to()
             )),
         },
-        Ok(data) => on_bytes(&display, &data),
+        Ok(data) => on_bytes(&display, &data, kernel),
     };
     FileReport {
         path: display,
@@ -144,40 +168,64 @@ fn replay_named(
     }
 }
 
-/// Parses and runs scenario text; `path` is only used in messages.
-pub fn replay_text<M: Model>(path: &str, src: &str) -> Verdict {
-    let (scenario, config) = match text::parse(src).and_then(|s| Ok((s.config()?, s))) {
-        Ok((config, s)) => (s, config),
-        Err(e) => return fail(e.with_file(path)),
+/// Parses scenario text and its config, with profile `kernel` unless the
+/// text names a kernel ([`profile::scenario_config`]).
+fn parse_scenario(
+    path: &str,
+    src: &str,
+    kernel: KernelVersion,
+) -> Result<(Scenario, Config), Verdict> {
+    let s = text::parse(src).map_err(|e| fail(e.with_file(path)))?;
+    let config = profile::scenario_config(&s, kernel).map_err(|e| fail(e.with_file(path)))?;
+    Ok((s, config))
+}
+
+/// Parses and runs scenario text, with profile `kernel` unless the text
+/// names a kernel; `path` is only used in messages.
+pub fn replay_text<M: Model>(path: &str, src: &str, kernel: KernelVersion) -> Verdict {
+    let (scenario, config) = match parse_scenario(path, src, kernel) {
+        Ok(parsed) => parsed,
+        Err(v) => return v,
     };
     let report = run_lines::<M>(&config, &scenario.lines);
     verdict(path, &report, Some(&scenario))
 }
 
-/// Decodes and runs fuzz bytes; `path` is only used in messages.
-pub fn replay_bytes<M: Model>(path: &str, data: &[u8]) -> Verdict {
+/// Decodes and runs fuzz bytes with profile `kernel`; `path` is only used
+/// in messages.
+pub fn replay_bytes<M: Model>(path: &str, data: &[u8], kernel: KernelVersion) -> Verdict {
     let ops = bytes::decode(data);
-    let report = run_ops::<M>(&Config::default(), &ops);
+    let report = run_ops::<M>(&profile::default_config(kernel), &ops);
     verdict(path, &report, None)
 }
 
 /// Parses scenario text and runs it on `A` and `B` in lockstep
-/// ([`Check::Full`], expectations checked on `A`); `path` is only used in
-/// messages.
-pub fn replay_text_lockstep<A: Model, B: Model>(path: &str, src: &str) -> Verdict {
-    let (scenario, config) = match text::parse(src).and_then(|s| Ok((s.config()?, s))) {
-        Ok((config, s)) => (s, config),
-        Err(e) => return fail(e.with_file(path)),
+/// ([`Check::Full`], expectations checked on `A`), with profile `kernel`
+/// unless the text names a kernel; `path` is only used in messages.
+pub fn replay_text_lockstep<A: Model, B: Model>(
+    path: &str,
+    src: &str,
+    kernel: KernelVersion,
+) -> Verdict {
+    let (scenario, config) = match parse_scenario(path, src, kernel) {
+        Ok(parsed) => parsed,
+        Err(v) => return v,
     };
     let report = lockstep::run_lockstep_lines::<A, B>(&config, &scenario.lines, Check::Full);
     lockstep_verdict(path, &report, Some(&scenario))
 }
 
 /// Decodes fuzz bytes and runs them on `A` and `B` in lockstep
-/// ([`Check::Full`]); `path` is only used in messages.
-pub fn replay_bytes_lockstep<A: Model, B: Model>(path: &str, data: &[u8]) -> Verdict {
+/// ([`Check::Full`]) with profile `kernel`; `path` is only used in
+/// messages.
+pub fn replay_bytes_lockstep<A: Model, B: Model>(
+    path: &str,
+    data: &[u8],
+    kernel: KernelVersion,
+) -> Verdict {
     let ops = bytes::decode(data);
-    let report = lockstep::run_lockstep::<A, B>(&Config::default(), &ops, Check::Full);
+    let config = profile::default_config(kernel);
+    let report = lockstep::run_lockstep::<A, B>(&config, &ops, Check::Full);
     lockstep_verdict(path, &report, None)
 }
 
@@ -295,14 +343,20 @@ impl Totals {
 }
 
 /// Replays everything `paths` name (directories: every `*.mms` and `*.bin`
-/// below them) on `models`, writing one line per file (passing files only
-/// when not `quiet`, details of failures only when not `quiet`) and the
-/// summary line.
-pub fn replay_all(paths: &[PathBuf], models: Models, quiet: bool, out: &mut dyn Write) -> Totals {
+/// below them) on `models` with profile `kernel` where a file names none,
+/// writing one line per file (passing files only when not `quiet`, details
+/// of failures only when not `quiet`) and the summary line.
+pub fn replay_all(
+    paths: &[PathBuf],
+    models: Models,
+    kernel: KernelVersion,
+    quiet: bool,
+    out: &mut dyn Write,
+) -> Totals {
     let mut totals = Totals::default();
     for found in files::collect(paths, files::is_test_file) {
         let report = match found {
-            Found::File(p) => replay_path_models(&p, &p.display().to_string(), models),
+            Found::File(p) => replay_path_on(&p, &p.display().to_string(), models, kernel),
             Found::Error(p, e) => FileReport {
                 path: p.display().to_string(),
                 verdict: fail(format!("{}: cannot read: {e}", p.display())),
@@ -328,7 +382,7 @@ pub fn replay_all(paths: &[PathBuf], models: Models, quiet: bool, out: &mut dyn 
 }
 
 pub const USAGE: &str = "\
-usage: mmdiff replay <files or dirs...> [--model oracle|subject]
+usage: mmdiff replay <files or dirs...> [--model oracle|subject] [--kernel V]
                      [--engine subject|kernel|qemu] [--table FILE.md] [--quiet]
 
 Runs scenario files (*.mms) and fuzz byte files (any other name; in
@@ -340,6 +394,9 @@ diff. Directories are searched recursively.
 
   --model M     run one model alone (oracle or subject), checking its
                 invariants and the expectations
+  --kernel V    the models' semantics profile, 6.12 to 6.19 (default
+                6.19), for byte files and scenarios without `kernel=` in
+                their `#! config:` line (the others keep their own).
   --engine E    what the oracle is compared with: subject (default, the
                 lockstep above) or kernel: the running Linux kernel, the
                 system-call subset of each scenario run in forked processes
@@ -349,7 +406,8 @@ diff. Directories are searched recursively.
                 compared; expectations are not checked); or qemu: the same
                 against a qemu guest kernel with the HMM test driver
                 (scripts/guest/build.sh builds it or reuses its cache; one
-                boot for all files)
+                boot for all files). A kernel is compared on its own
+                version's profile: --kernel, if given, must name it.
   --table F     with --engine kernel or qemu: also write a markdown table,
                 one row per file (agree / disagree / not expressible /
                 failed, ops run, observations, ops skipped by kind)
@@ -375,6 +433,7 @@ const OPTS: &[Opt] = &[
         names: &["--table"],
         takes_value: true,
     },
+    profile::OPT,
 ];
 
 /// Parses `--model`.
@@ -404,6 +463,10 @@ pub fn command(argv: &[String], out: &mut dyn Write, err: &mut dyn Write) -> i32
         Ok(e) => e,
         Err(e) => return crate::usage_error(err, &e, USAGE),
     };
+    let kernel = match profile::parse(parsed.value("--kernel")) {
+        Ok(k) => k,
+        Err(e) => return crate::usage_error(err, &e, USAGE),
+    };
     let paths: Vec<PathBuf> = parsed.positional.iter().map(PathBuf::from).collect();
     if engine.is_kernel() {
         if models != Models::Lockstep {
@@ -415,13 +478,20 @@ pub fn command(argv: &[String], out: &mut dyn Write, err: &mut dyn Write) -> i32
         }
         let table = parsed.value("--table").map(PathBuf::from);
         let quiet = parsed.has("--quiet");
-        return crate::kernel_replay::command(engine, &paths, table.as_deref(), quiet, out, err);
+        let run = crate::kernel_replay::Run {
+            engine,
+            kernel,
+            table: table.as_deref(),
+            quiet,
+        };
+        return crate::kernel_replay::command(&run, &paths, out, err);
     }
     if parsed.value("--table").is_some() {
         let e = UsageError("--table goes with --engine kernel or qemu".into());
         return crate::usage_error(err, &e, USAGE);
     }
-    let totals = replay_all(&paths, models, parsed.has("--quiet"), out);
+    let kernel = profile::or_baseline(kernel);
+    let totals = replay_all(&paths, models, kernel, parsed.has("--quiet"), out);
     if totals.passed + totals.failed == 0 {
         let _ = writeln!(err, "mmdiff replay: warning: no *.mms or *.bin files found");
     }
@@ -546,10 +616,10 @@ read p0 m0[0..4]  => ok data=index
     fn a_divergence_fails_with_its_explanation() {
         let src = "# two ops\nreclaim\nreclaim\n";
         assert_eq!(
-            replay_text_lockstep::<Echo<1>, Echo<1>>("x.mms", src),
+            replay_text_lockstep::<Echo<1>, Echo<1>>("x.mms", src, KernelVersion::BASELINE),
             Verdict::Pass { ops: 2 }
         );
-        let v = replay_text_lockstep::<Echo<1>, Echo<2>>("x.mms", src);
+        let v = replay_text_lockstep::<Echo<1>, Echo<2>>("x.mms", src, KernelVersion::BASELINE);
         let Verdict::Fail { message, details } = &v else {
             panic!("{v:?}")
         };
@@ -567,7 +637,7 @@ read p0 m0[0..4]  => ok data=index
             ]
         );
         let data = bytes::encode(&text::parse(src).unwrap().ops()).unwrap();
-        let v = replay_bytes_lockstep::<Echo<1>, Echo<2>>("x.bin", &data);
+        let v = replay_bytes_lockstep::<Echo<1>, Echo<2>>("x.bin", &data, KernelVersion::BASELINE);
         assert!(
             matches!(&v, Verdict::Fail { message, .. } if message.starts_with("x.bin: op #0 ")),
             "{v:?}"

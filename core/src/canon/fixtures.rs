@@ -195,6 +195,7 @@ pub(crate) fn sample_state() -> State {
         swap,
         zone_free: [16384 - 512 - 4, 4096, 4096],
         zone_total: [16384, 4096, 4096],
+        kernel: crate::config::KernelVersion::BASELINE,
         handles: vec![
             HandleState {
                 id: HandleId(0),
@@ -394,6 +395,7 @@ pub(crate) fn hmm_state() -> State {
         swap: BTreeMap::new(),
         zone_free: [16384 - 3, 4096, 4096],
         zone_total: [16384, 4096, 4096],
+        kernel: crate::config::KernelVersion::BASELINE,
         handles: vec![],
         locks: vec![],
         iommu: vec![],

@@ -764,6 +764,7 @@ pub(crate) fn arb_abstract(seed: u64) -> State {
         swap,
         zone_free: [1, 2, 3],
         zone_total: [4, 5, 6],
+        kernel: crate::config::KernelVersion::BASELINE,
         handles,
         locks,
         iommu,

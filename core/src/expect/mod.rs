@@ -266,7 +266,8 @@ impl EntryKind {
     /// hardware bits and a level, swap entries keep exclusive, soft-dirty
     /// and uffd-wp, migration entries all bits (`write`/`exclusive` stand
     /// for the migration type), device-private entries write, soft-dirty,
-    /// uffd-wp and pmd, device-exclusive entries soft-dirty and uffd-wp;
+    /// uffd-wp and pmd, device-exclusive entries write (the variant of
+    /// kernels before 6.15), soft-dirty and uffd-wp;
     /// `none` has nothing.
     pub fn has_bit(self, bit: EntryBit) -> bool {
         match self {
@@ -276,7 +277,12 @@ impl EntryKind {
                 bit,
                 EntryBit::Write | EntryBit::SoftDirty | EntryBit::UffdWp | EntryBit::Pmd
             ),
-            EntryKind::DevExcl => matches!(bit, EntryBit::SoftDirty | EntryBit::UffdWp),
+            EntryKind::DevExcl => {
+                matches!(
+                    bit,
+                    EntryBit::Write | EntryBit::SoftDirty | EntryBit::UffdWp
+                )
+            }
             EntryKind::Swap => matches!(
                 bit,
                 EntryBit::Exclusive | EntryBit::SoftDirty | EntryBit::UffdWp

@@ -202,6 +202,7 @@ fn state() -> State {
         swap,
         zone_free: [100, 4096, 4096],
         zone_total: [16384, 4096, 4096],
+        kernel: crate::config::KernelVersion::BASELINE,
         handles: vec![crate::state::HandleState {
             id: crate::op::HandleId(0),
             flags: GupFlags {

@@ -142,8 +142,14 @@ pub(super) fn entry_run(c: &mut Checker, p: &ProcState, r: &EntryRun) {
             let Some((folio, page)) = folio_target(c, &here, "device-exclusive", target) else {
                 return;
             };
-            // Still a mapping of the page (mapcount and reference kept).
-            mapped_folio(c, &here, Level::Pte, folio, page, len, None)
+            if c.st.kernel.device_exclusive_keeps_mapcount() {
+                // Still a mapping of the page (mapcount and reference kept).
+                mapped_folio(c, &here, Level::Pte, folio, page, len, None)
+            } else if in_folio(c, &here, folio, page, len) {
+                // page_make_device_exclusive_one() removed the rmap; the
+                // entry keeps the mapping's reference.
+                c.holders(folio).exclusive += len as i64;
+            }
         }
     }
 }

@@ -24,6 +24,23 @@ fn hmm_state_passes_everything() {
 }
 
 #[test]
+fn device_exclusive_entries_before_6_15_hold_a_reference_without_a_mapping() {
+    let old = crate::config::KernelVersion::new(6, 12);
+    // F2 is behind a device-exclusive entry: from 6.15 a mapping, before
+    // only the reference.
+    let mut st = hmm_state();
+    st.kernel = old;
+    only(&st, MAPCOUNT_BALANCE);
+    f(&mut st, 2).mapcount = 0;
+    assert_eq!(check(&st), vec![]);
+    f(&mut st, 2).refcount = 2;
+    assert_eq!(
+        only(&st, REFS_BALANCE),
+        vec!["F2: refcount 2 but 1 expected (pte=0 pmd=0 cache=0 swapcache=0 get=0 pin=0 lock=0 devexcl=1)"]
+    );
+}
+
+#[test]
 fn device_entries_count_as_mappings_migration_entries_do_not() {
     // Device-private PTE: one mapping, one reference.
     let mut st = hmm_state();

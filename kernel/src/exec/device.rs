@@ -20,7 +20,8 @@ use mmdiff_core::outcome::{Errno, Outcome, Payload};
 use super::{ExecError, Executor};
 use crate::sys;
 use crate::wire::{
-    Command, Reply, DMIRROR_MIGRATE_TO_DEV, DMIRROR_READ, DMIRROR_RELEASE, DMIRROR_SNAPSHOT,
+    Command, Reply, DMIRROR_CHECK_EXCLUSIVE, DMIRROR_EXCLUSIVE, DMIRROR_MIGRATE_TO_DEV,
+    DMIRROR_READ, DMIRROR_RELEASE, DMIRROR_SNAPSHOT,
 };
 
 /// Mirror descriptors the controller holds.
@@ -48,9 +49,11 @@ impl Mirrors {
 impl Executor {
     /// An HMM test driver ioctl by process `p` on its mirror of device
     /// `dev` over `range` (`READ`, `WRITE`, `MIGRATE_TO_DEV`,
-    /// `MIGRATE_TO_SYS` or `SNAPSHOT`), in the models' outcome form:
-    /// `{cpages, faults}` with the values read back (`READ` and
-    /// `MIGRATE_TO_DEV`, indexed by window page), or the protection bytes.
+    /// `MIGRATE_TO_SYS`, `SNAPSHOT`, `EXCLUSIVE` or `CHECK_EXCLUSIVE`), in
+    /// the models' outcome form: `{cpages, faults}` with the values read
+    /// back (`READ`, `MIGRATE_TO_DEV` and `EXCLUSIVE`, indexed by window
+    /// page), the protection bytes, or plain success (`CHECK_EXCLUSIVE`,
+    /// `EPERM` while a page of the range is mapped for atomic access).
     pub(super) fn dmirror(
         &mut self,
         p: ProcId,
@@ -95,12 +98,13 @@ impl Executor {
             return Ok(Err(errno));
         }
         let payload = match request {
-            DMIRROR_READ | DMIRROR_MIGRATE_TO_DEV => Payload::Dev {
+            DMIRROR_READ | DMIRROR_MIGRATE_TO_DEV | DMIRROR_EXCLUSIVE => Payload::Dev {
                 cpages,
                 faults,
                 data: Some((u64::from(range.start), buffer)),
             },
             DMIRROR_SNAPSHOT => Payload::Snapshot(buffer.iter().map(|&b| b as u8).collect()),
+            DMIRROR_CHECK_EXCLUSIVE => Payload::None,
             _ => Payload::Dev {
                 cpages,
                 faults,

@@ -6,8 +6,13 @@
 //! pin set (`PIN_LONGTERM_TEST_START`, `pin_user_pages[_fast]` with
 //! `FOLL_LONGTERM`), the controller reads through it
 //! (`PIN_LONGTERM_TEST_READ`) and stops it on `release`.
+//! Any other `gup`: one gup_test request by the scenario process takes the
+//! pages and puts them back (`GUP_BASIC_TEST`, `GUP_FAST_BENCHMARK`,
+//! `PIN_BASIC_TEST`, `PIN_FAST_BENCHMARK`), which is the `gup` and the
+//! `release` that follows it ([`crate::subset::support_in`]): the handle
+//! only remembers that, and its `release` has nothing left to do.
 
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsRawFd, OwnedFd};
 
 use mmdiff_core::op::{GupFlags, HandleId, ProcId};
 use mmdiff_core::outcome::{Errno, Outcome, Payload};
@@ -83,6 +88,7 @@ impl Executor {
                 pages: taken as u32,
                 base,
                 pin: None,
+                put_back: false,
             });
         }
         Ok(Ok(Outcome::count(taken)))
@@ -126,8 +132,82 @@ impl Executor {
             pages: u32::try_from(pages).unwrap_or(u32::MAX),
             base,
             pin: Some(GupTestPin { fd }),
+            put_back: false,
         });
         Ok(Ok(Outcome::count(pages)))
+    }
+
+    /// A `gup` that the next op releases, as one gup_test request by
+    /// process `p` over `[start, end)`, one page per call (so the size
+    /// gup_test writes back counts exactly the pages taken): the pages are
+    /// put back before it returns. `Ok(Some(count))` with a handle that
+    /// holds nothing, `Ok(None)` when no page was taken (gup_test drops
+    /// the call's errno), `Err` with the ioctl's own errno.
+    pub(super) fn gup_once(
+        &mut self,
+        p: ProcId,
+        h: HandleId,
+        start: u64,
+        end: u64,
+        base: u64,
+        flags: GupFlags,
+    ) -> Result<Result<Option<Outcome>, i32>, ExecError> {
+        let request = match (flags.pin, flags.fast) {
+            (false, false) => sys::GUP_BASIC_TEST,
+            (false, true) => sys::GUP_FAST_BENCHMARK,
+            (true, false) => sys::PIN_BASIC_TEST,
+            (true, true) => sys::PIN_FAST_BENCHMARK,
+        };
+        let mut bits = 0;
+        if flags.write {
+            bits |= sys::FOLL_WRITE;
+        }
+        if flags.force {
+            bits |= sys::FOLL_FORCE;
+        }
+        if flags.nofault {
+            bits |= sys::FOLL_NOFAULT;
+        }
+        let cmd = Command::GupOnce {
+            request,
+            addr: self.layout.addr_of_page(start),
+            pages: end - start,
+            flags: bits,
+        };
+        // The descriptor of a held long-term pin set goes along: the
+        // process must not close a gup_test file of its own while one is
+        // held (closing any unpins the set).
+        let held: Vec<i32> = self
+            .handles
+            .iter()
+            .flatten()
+            .filter_map(|x| x.pin.as_ref())
+            .map(|pin| pin.fd.as_raw_fd())
+            .take(1)
+            .collect();
+        let bytes = match self.call(p, &cmd, &held)? {
+            (Reply::GupTaken { bytes, errno: 0 }, _) => bytes,
+            (Reply::GupTaken { errno, .. }, _) => return Ok(Err(errno)),
+            (other, _) => return Err(self.proc_error(p, format!("unexpected reply {other:?}"))),
+        };
+        let taken = bytes / PAGE_SIZE;
+        if taken > end - start || bytes % PAGE_SIZE != 0 {
+            return Err(self.proc_error(
+                p,
+                format!("{GUP_TEST}: {bytes} bytes taken of {} pages", end - start),
+            ));
+        }
+        if taken == 0 {
+            return Ok(Ok(None));
+        }
+        self.handles[h.index()] = Some(Handle {
+            pipes: Vec::new(),
+            pages: taken as u32,
+            base,
+            pin: None,
+            put_back: true,
+        });
+        Ok(Ok(Some(Outcome::count(taken))))
     }
 
     /// What a device would read through the handle's references: the
@@ -142,6 +222,11 @@ impl Executor {
         let Some(handle) = &self.handles[h.index()] else {
             return Ok(Ok(Outcome::Err(Errno::ENOENT)));
         };
+        if handle.put_back {
+            return Err(ExecError::Setup(format!(
+                "handle {h}: a one-shot gup_test request put its pages back; only its release can follow"
+            )));
+        }
         if start >= end || end > handle.pages {
             return Ok(Ok(Outcome::Err(Errno::EINVAL)));
         }
@@ -228,5 +313,20 @@ mod tests {
         assert_eq!(chunk_pages(1), 1);
         assert_eq!(chunk_pages(0), 1);
         assert_eq!(chunk_pages(u64::MAX), 1 << 63);
+    }
+
+    #[test]
+    fn gup_test_requests_are_iowr_g_of_the_80_byte_struct() {
+        use crate::sys;
+        // _IOWR('g', 4, struct gup_test) as the selftests' gup_test.c
+        // sees it: read/write, 80 bytes, type 'g'.
+        assert_eq!(sys::gup_test_request(sys::GUP_BASIC_TEST), 0xc050_6704);
+        assert_eq!(sys::gup_test_request(sys::GUP_FAST_BENCHMARK), 0xc050_6701);
+        assert_eq!(sys::gup_test_request(sys::PIN_FAST_BENCHMARK), 0xc050_6702);
+        assert_eq!(sys::gup_test_request(sys::PIN_BASIC_TEST), 0xc050_6705);
+        assert_eq!(
+            (sys::FOLL_WRITE, sys::FOLL_FORCE, sys::FOLL_NOFAULT),
+            (1, 8, 32)
+        );
     }
 }

@@ -8,7 +8,7 @@
 //! are removed on drop. A `gup get fast` handle is the read end of a pipe
 //! that `vmsplice` filled with references to the pages: the controller
 //! holds it, so the references outlive the process as the models'
-//! handles do.
+//! handles do (long-term pins and one-shot gup_test requests: `handles`).
 //!
 //! The models' own conventions (empty slots are `ENOENT`, occupied ones
 //! `EEXIST`/`EBUSY`, ranges beyond a window `EINVAL`) are applied here, in
@@ -30,7 +30,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use mmdiff_core::op::{
-    FileId, Fill, FsKind, MapKind, Op, PageRange, ProcId, FILES, HANDLES, PROCS,
+    FileId, Fill, FsKind, GupFlags, HandleId, MapKind, Op, PageRange, ProcId, FILES, HANDLES, PROCS,
 };
 use mmdiff_core::outcome::{Errno, Outcome, Payload, Signal};
 use mmdiff_core::Config;
@@ -47,8 +47,8 @@ use crate::layout::{Layout, PAGE_SIZE};
 use crate::subset;
 use crate::sys;
 use crate::wire::{
-    self, Command, Reply, DMIRROR_MIGRATE_TO_DEV, DMIRROR_MIGRATE_TO_SYS, DMIRROR_READ,
-    DMIRROR_SNAPSHOT, DMIRROR_WRITE, MAX_CHUNK_PAGES,
+    self, Command, Reply, DMIRROR_CHECK_EXCLUSIVE, DMIRROR_EXCLUSIVE, DMIRROR_MIGRATE_TO_DEV,
+    DMIRROR_MIGRATE_TO_SYS, DMIRROR_READ, DMIRROR_SNAPSHOT, DMIRROR_WRITE, MAX_CHUNK_PAGES,
 };
 pub use args::errno_name;
 use args::{advice_value, errno_text, prot_bits};
@@ -76,6 +76,10 @@ struct Handle {
     base: u64,
     /// A long-term pin set of `gup_test` (then `pipes` is empty).
     pin: Option<handles::GupTestPin>,
+    /// The pages were put back already: a one-shot gup_test request, which
+    /// [`crate::subset::support_in`] runs only when the next op releases
+    /// the handle (then `pipes` is empty and `pin` is `None`).
+    put_back: bool,
 }
 
 /// Runs ops on real processes. See the module documentation.
@@ -175,13 +179,47 @@ impl Executor {
                 reason: reason.into(),
             });
         }
-        Ok(match self.run(op)? {
-            Ok(outcome) => KernelOutcome::Done(outcome),
+        let ran = match *op {
+            Op::Gup { p, range, h, flags } => self.gup(p, &range, h, flags)?,
+            _ => self.run(op)?.map(Some),
+        };
+        Ok(match ran {
+            Ok(Some(outcome)) => KernelOutcome::Done(outcome),
+            Ok(None) => KernelOutcome::ErrnoUnreported,
             Err(errno) => match errno_name(errno) {
                 Some(e) => KernelOutcome::Done(Outcome::Err(e)),
                 None => KernelOutcome::UnknownErrno(errno),
             },
         })
+    }
+
+    /// `gup` by the way its flags run ([`subset::gup_path`]): `vmsplice`,
+    /// a long-term pin set, or a one-shot gup_test request. `Ok(None)`: no
+    /// page was taken and the interface did not say why.
+    fn gup(
+        &mut self,
+        p: ProcId,
+        range: &PageRange,
+        h: HandleId,
+        flags: GupFlags,
+    ) -> Result<Result<Option<Outcome>, i32>, ExecError> {
+        if !self.has(p) {
+            return Ok(Ok(Some(Outcome::Err(Errno::ENOENT))));
+        }
+        let Some((start, end)) = self.config.abs_range(range) else {
+            return Ok(Ok(Some(Outcome::Err(Errno::EINVAL))));
+        };
+        if self.handles[h.index()].is_some() {
+            return Ok(Ok(Some(Outcome::Err(Errno::EBUSY))));
+        }
+        let base = u64::from(range.start);
+        let done = match subset::gup_path(flags) {
+            subset::GupPath::Splice => self.splice(p, h, start, end, base)?,
+            subset::GupPath::LongtermPin => self.pin_longterm(p, h, start, end, base, flags)?,
+            subset::GupPath::OneShot => return self.gup_once(p, h, start, end, base, flags),
+            subset::GupPath::No(_) => Ok(Outcome::Err(Errno::EOPNOTSUPP)),
+        };
+        Ok(done.map(Some))
     }
 
     /// An op of the subset: `Ok(Ok(outcome))`, `Ok(Err(errno))` for a
@@ -326,6 +364,12 @@ impl Executor {
                 self.dmirror(p, d.0, &range, DMIRROR_WRITE, Some(fill))
             }
             Op::DevSnapshot { d, p, range } => self.dmirror(p, d.0, &range, DMIRROR_SNAPSHOT, None),
+            Op::DevExclusive { d, p, range } => {
+                self.dmirror(p, d.0, &range, DMIRROR_EXCLUSIVE, None)
+            }
+            Op::DevCheckExclusive { d, p, range } => {
+                self.dmirror(p, d.0, &range, DMIRROR_CHECK_EXCLUSIVE, None)
+            }
             Op::MigrateToDev { d, p, range } => {
                 self.dmirror(p, d.0, &range, DMIRROR_MIGRATE_TO_DEV, None)
             }
@@ -342,23 +386,10 @@ impl Executor {
                     .map_err(|e| ExecError::Observe(format!("clear_refs of {p}: {e}")))?;
                 Ok(Ok(O::OK))
             }
-            Op::Gup { p, range, h, flags } => {
-                if !self.has(p) {
-                    return enoent;
-                }
-                let Some((start, end)) = self.config.abs_range(&range) else {
-                    return einval;
-                };
-                if self.handles[h.index()].is_some() {
-                    return Ok(Ok(O::Err(Errno::EBUSY)));
-                }
-                if flags.pin {
-                    return self.pin_longterm(p, h, start, end, range.start as u64, flags);
-                }
-                self.splice(p, h, start, end, range.start as u64)
-            }
             Op::Release { h, .. } => match self.handles[h.index()].take() {
-                // Closing the pipe drops every page reference it holds.
+                // Closing the pipe drops every page reference it holds,
+                // stopping a long-term pin set unpins it; a one-shot
+                // request put its pages back already.
                 Some(_) => Ok(Ok(O::OK)),
                 None => enoent,
             },

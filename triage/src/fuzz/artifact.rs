@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 use mmdiff_core::lockstep::Divergence;
 use mmdiff_core::rng::SplitMix64;
 use mmdiff_core::text::{self, Line, Scenario};
-use mmdiff_core::{bytes, Op};
+use mmdiff_core::{bytes, KernelVersion, Op};
 
-use crate::files;
+use crate::{files, profile};
 
 /// Shortest and longest random input of `--gen bytes`.
 pub const MIN_LEN: usize = 16;
@@ -35,13 +35,16 @@ pub fn fnv1a(data: &[u8]) -> u64 {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Origin {
     pub seed: u64,
+    /// The campaign's profile (`--kernel`).
+    pub kernel: KernelVersion,
     pub worker: usize,
     /// The input's index among the worker's inputs (0-based).
     pub exec: u64,
 }
 
 /// The scenario saved for a divergence: the ops up to and including the
-/// divergent one, with provenance headers and a comment on that line.
+/// divergent one, with provenance headers (and the profile, when it is not
+/// the baseline: `#! config: kernel=V`) and a comment on that line.
 pub fn artifact_scenario(ops: &[Op], d: &Divergence, origin: Origin) -> Scenario {
     let index = d.op.as_ref().map(|_| d.index);
     let keep = index.map_or(0, |i| i + 1).min(ops.len());
@@ -54,7 +57,11 @@ pub fn artifact_scenario(ops: &[Op], d: &Divergence, origin: Origin) -> Scenario
     s.header = vec![
         (
             "found-by".into(),
-            format!("mmdiff fuzz --seed {}", origin.seed),
+            format!(
+                "mmdiff fuzz --seed {}{}",
+                origin.seed,
+                profile::flag(origin.kernel)
+            ),
         ),
         ("input".into(), input),
         ("failure".into(), d.to_string()),
@@ -63,6 +70,7 @@ pub fn artifact_scenario(ops: &[Op], d: &Divergence, origin: Origin) -> Scenario
     if let Some(planted) = crate::planted::active() {
         s.header.push(("planted".into(), planted.into()));
     }
+    profile::record(&mut s.header, origin.kernel);
     if let Some(Line::Op { comment, .. }) = index.and_then(|i| s.lines.get_mut(i)) {
         *comment = Some(format!(" <- {}", d.blame()));
     }

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use mmdiff_core::coverage::StateCoverage;
+use mmdiff_core::KernelVersion;
 use serde_json::json;
 
 use super::pairs;
@@ -43,6 +44,8 @@ pub struct Found {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Summary {
     pub seed: u64,
+    /// The models' profile (`--kernel`).
+    pub kernel: KernelVersion,
     pub jobs: usize,
     pub execs: u64,
     pub ops: u64,
@@ -65,6 +68,16 @@ fn rate(n: u64, secs: f64) -> u64 {
         (n as f64 / secs) as u64
     } else {
         0
+    }
+}
+
+/// The campaign's first line: `seed: N`, and `; kernel: V` when the
+/// profile is not the baseline, so that a log says how to reproduce it.
+pub fn seed_line(seed: u64, kernel: KernelVersion) -> String {
+    if kernel == KernelVersion::BASELINE {
+        format!("seed: {seed}")
+    } else {
+        format!("seed: {seed}; kernel: {kernel}")
     }
 }
 
@@ -237,7 +250,7 @@ pub fn json(s: &Summary) -> String {
         .iter()
         .map(|(t, n)| (t.to_string(), json!(n)))
         .collect();
-    let v = json!({
+    let mut v = json!({
         "seed": s.seed,
         "jobs": s.jobs,
         "execs": s.execs,
@@ -256,5 +269,8 @@ pub fn json(s: &Summary) -> String {
         "problems": s.problems,
         "interrupted": s.interrupted,
     });
+    if s.kernel != KernelVersion::BASELINE {
+        v["kernel"] = json!(s.kernel.to_string());
+    }
     v.to_string()
 }

@@ -3,11 +3,12 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use mmdiff_core::bytes;
 use mmdiff_core::op::OpKind;
+use mmdiff_core::{bytes, Config, KernelVersion};
 
 use crate::args::{self, Opt, UsageError};
 use crate::kernel_replay::Engine;
+use crate::profile;
 
 /// Campaign settings.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -44,6 +45,12 @@ pub struct Options {
     /// What the oracle is compared with: the subject, or the running
     /// kernel ([`crate::kernel_fuzz`]).
     pub engine: Engine,
+    /// `--kernel` as given; a kernel engine checks it against its kernel.
+    pub kernel: Option<KernelVersion>,
+    /// The machine both models run every input on: the default one, with
+    /// `--kernel`'s profile (6.19 without the option). A kernel engine
+    /// uses its kernel's own config instead.
+    pub config: Config,
 }
 
 /// How a campaign makes its inputs.
@@ -78,6 +85,8 @@ impl Default for Options {
             jobs: 1,
             stop_on_divergence: false,
             engine: Engine::Subject,
+            kernel: None,
+            config: Config::default(),
         }
     }
 }
@@ -86,7 +95,7 @@ pub const USAGE: &str = "\
 usage: mmdiff fuzz [--time SECS] [--seed N] [--jobs N] [--runs N] [--max-ops N]
                    [--allow KIND,...] [--deny KIND,...] [--gen swarm|bytes]
                    [--corpus DIR] [--no-promote] [--out DIR] [--stop-on-divergence]
-                   [--engine subject|kernel|qemu] [--json] [--quiet]
+                   [--kernel V] [--engine subject|kernel|qemu] [--json] [--quiet]
 
 Runs op sequences on the oracle and the subject in lockstep (digests
 compared after every op, full states and invariants at the end, an exact
@@ -114,6 +123,9 @@ the corpus already records that signature.
   --out DIR      where raw divergences go (default artifacts/fuzz)
   --stop-on-divergence
                  stop at the first divergence (time-to-detection trials)
+  --kernel V     the models' semantics profile, 6.12 to 6.19 (default
+                 6.19); printed with the seed, and recorded in what is
+                 saved (`#! config: kernel=V`) so that it replays alone
   --engine E     what the oracle is compared with: subject (default) or
                  kernel: the running Linux kernel. A kernel campaign draws
                  swarm sequences of the kernel-expressible op kinds only
@@ -125,7 +137,9 @@ the corpus already records that signature.
                  and draws rejected by kind, page observations and the
                  disagreements. qemu: the same against a qemu guest kernel
                  (scripts/guest; one guest per job and one per
-                 minimization; saved under <out>/qemu/)
+                 minimization; saved under <out>/qemu/). A kernel is
+                 compared on its own version's profile: --kernel, if
+                 given, must name it
   --json         final summary as JSON on stdout
   --quiet        no progress display
 
@@ -193,6 +207,7 @@ const OPTS: &[Opt] = &[
         names: &["--quiet", "-q"],
         takes_value: false,
     },
+    profile::OPT,
 ];
 
 /// A comma-separated list of op keywords.
@@ -270,6 +285,8 @@ pub fn parse_options(argv: &[String], corpus_exists: bool) -> Result<Options, Us
     if o.allowed.is_empty() {
         return Err(UsageError("--allow/--deny leave no op kind".into()));
     }
+    o.kernel = profile::parse(p.value("--kernel"))?;
+    o.config = profile::default_config(profile::or_baseline(o.kernel));
     o.engine = crate::kernel_replay::parse_engine(p.value("--engine"))?;
     if o.engine.is_kernel() {
         if o.mode == Mode::Bytes {
@@ -337,6 +354,38 @@ mod tests {
         ] {
             assert!(parse_options(&words(bad), false).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn the_kernel_option_sets_the_models_config() {
+        let o = parse_options(&[], false).unwrap();
+        assert_eq!((o.kernel, &o.config), (None, &Config::default()));
+        let o = parse_options(&words("--kernel 6.12 --seed 7"), false).unwrap();
+        let v612 = KernelVersion::new(6, 12);
+        assert_eq!(o.kernel, Some(v612));
+        assert_eq!(
+            o.config,
+            Config {
+                kernel: v612,
+                ..Config::default()
+            }
+        );
+        let o = parse_options(&words("--kernel=6.19"), false).unwrap();
+        assert_eq!(
+            (o.kernel, &o.config),
+            (Some(KernelVersion::BASELINE), &Config::default())
+        );
+        // With a kernel engine the option is kept, to be checked against
+        // the kernel once it is known.
+        let o = parse_options(&words("--engine qemu --kernel 6.12"), false).unwrap();
+        assert_eq!((o.engine, o.kernel), (Engine::Qemu, Some(v612)));
+        let e = parse_options(&words("--kernel abc"), false).unwrap_err();
+        assert_eq!(e.0, "--kernel: expected a version like 6.12, found `abc`");
+        let e = parse_options(&words("--kernel 6"), false).unwrap_err();
+        assert_eq!(e.0, "--kernel: expected a version like 6.12, found `6`");
+        let e = parse_options(&words("--kernel 6.11"), false).unwrap_err();
+        assert!(e.0.contains("6.12 to 6.19"), "{e:?}");
+        assert!(parse_options(&words("--kernel"), false).is_err());
     }
 
     #[test]

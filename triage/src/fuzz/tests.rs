@@ -220,3 +220,109 @@ fn the_corpus_is_read_when_a_worker_first_mutates() {
     assert_eq!(s.problems.len(), 1, "{:?}", s.problems);
     assert!(s.problems[0].contains("a.mms:1:"), "{:?}", s.problems);
 }
+
+/// Like [`PanicsOnExitP2`], but only on profiles before 6.19: a bug the
+/// campaign finds only when `--kernel` reaches the models.
+struct OldKernelBug(Config);
+
+impl Model for OldKernelBug {
+    fn new(c: &Config) -> Self {
+        OldKernelBug(c.clone())
+    }
+    fn name(&self) -> &'static str {
+        "old"
+    }
+    fn apply(&mut self, op: &Op) -> Outcome {
+        if self.0.kernel < mmdiff_core::KernelVersion::BASELINE
+            && *op == (Op::Exit { p: ProcId(2) })
+        {
+            panic!("6.12 bug");
+        }
+        Outcome::OK
+    }
+    fn raw_state(&self) -> State {
+        State::empty(&self.0)
+    }
+}
+
+fn on_kernel(kernel: &str, mode: &str, out: &Path) -> Options {
+    let argv: Vec<String> = ["--kernel", kernel, "--gen", mode, "--runs", "300"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let parsed = parse_options(&argv, false).expect("options parse");
+    Options {
+        seed: 3,
+        out: out.to_path_buf(),
+        progress: false,
+        ..parsed
+    }
+}
+
+#[test]
+fn the_kernel_option_reaches_the_models_of_every_generator() {
+    let v612 = mmdiff_core::KernelVersion::new(6, 12);
+    for mode in ["swarm", "bytes"] {
+        let t = TempDir::new("fuzz-kernel");
+        let opts = on_kernel("6.12", mode, &t.path().join("out"));
+        assert_eq!(opts.config, crate::profile::default_config(v612));
+        let mut out = Vec::new();
+        let s = campaign_with::<Clean, OldKernelBug>(&opts, &mut out, &mut Vec::new());
+        let out = String::from_utf8(out).unwrap();
+        assert!(out.starts_with("seed: 3; kernel: 6.12\n"), "{out}");
+        assert_eq!(s.found.len(), 1, "{mode}: {:?}", s.found);
+        assert_eq!(s.found[0].signature, "exit/panic@old");
+        assert_eq!(s.kernel, v612);
+        let v: serde_json::Value = serde_json::from_str(&display::json(&s)).unwrap();
+        assert_eq!(v["kernel"], "6.12");
+
+        // On the default profile the same campaign finds nothing.
+        let t = TempDir::new("fuzz-kernel-default");
+        let opts = on_kernel("6.19", mode, &t.path().join("out"));
+        assert_eq!(opts.config, Config::default());
+        let mut out = Vec::new();
+        let s = campaign_with::<Clean, OldKernelBug>(&opts, &mut out, &mut Vec::new());
+        assert!(s.found.is_empty(), "{mode}: {:?}", s.found);
+        let out = String::from_utf8(out).unwrap();
+        assert!(out.starts_with("seed: 3\n"), "{out}");
+        let v: serde_json::Value = serde_json::from_str(&display::json(&s)).unwrap();
+        assert!(v.get("kernel").is_none(), "{v}");
+    }
+}
+
+#[test]
+fn an_artifact_found_on_another_profile_records_it_and_replays_on_it() {
+    let t = TempDir::new("fuzz-kernel-artifact");
+    let opts = on_kernel("6.12", "swarm", &t.path().join("out"));
+    let s = campaign_with::<Clean, OldKernelBug>(&opts, &mut Vec::new(), &mut Vec::new());
+    let mms = s.found[0].artifact.clone().expect("saved");
+    let src = std::fs::read_to_string(&mms).unwrap();
+    assert!(
+        src.starts_with("#! found-by: mmdiff fuzz --seed 3 --kernel 6.12\n"),
+        "{src}"
+    );
+    assert!(src.contains("\n#! config: kernel=6.12\n"), "{src}");
+    // Loaded without --kernel, the header gives the profile back ...
+    let input = crate::input::load(&mms).expect("the artifact loads");
+    assert_eq!(input.config, opts.config);
+    // ... so a plain replay reproduces the divergence, and a replay of the
+    // same ops without the header does not.
+    let baseline = mmdiff_core::KernelVersion::BASELINE;
+    let v = crate::replay::replay_text_lockstep::<Clean, OldKernelBug>("a.mms", &src, baseline);
+    assert!(
+        matches!(&v, crate::replay::Verdict::Fail { message, .. } if message.contains("old panicked")),
+        "{v:?}"
+    );
+    let bare = text::print(&text::Scenario::from_ops(&input.scenario.ops()));
+    let v = crate::replay::replay_text_lockstep::<Clean, OldKernelBug>("a.mms", &bare, baseline);
+    assert!(matches!(v, crate::replay::Verdict::Pass { .. }), "{v:?}");
+}
+
+#[test]
+fn artifacts_of_the_default_profile_name_no_kernel() {
+    let t = TempDir::new("fuzz-default-artifact");
+    let opts = quiet(200, 3, &t.path().join("out"));
+    let s = campaign_with::<Clean, PanicsOnExitP2>(&opts, &mut Vec::new(), &mut Vec::new());
+    let src = std::fs::read_to_string(s.found[0].artifact.as_ref().unwrap()).unwrap();
+    assert!(!src.contains("config") && !src.contains("kernel"), "{src}");
+}

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use mmdiff_core::coverage::StateCoverage;
 use mmdiff_core::lockstep::{run_lockstep_generated, Divergence, Driver};
 use mmdiff_core::rng::SplitMix64;
-use mmdiff_core::{bytes, mutate, Config, Model, Op, State};
+use mmdiff_core::{bytes, mutate, Model, Op, State};
 
 use super::artifact::{next_input, Origin};
 use super::options::{Mode, Options};
@@ -200,6 +200,7 @@ impl<'a> Worker<'a> {
                     let hit = Hit {
                         origin: Origin {
                             seed: self.opts.seed,
+                            kernel: self.opts.config.kernel,
                             worker: self.index,
                             exec,
                         },
@@ -272,10 +273,10 @@ impl<'a> Worker<'a> {
     }
 
     /// Random bytes through the shared entry point, exactly as cargo fuzz
-    /// and AFL run them.
+    /// and AFL run them (on the campaign's profile).
     fn bytes<A: Model, B: Model>(&mut self) -> Exec {
         let raw = next_input(&mut self.rng);
-        match mmdiff_harness::run_bytes_with::<A, B>(&raw) {
+        match mmdiff_harness::run_bytes_on::<A, B>(&self.opts.config, &raw) {
             Ok(()) => Exec {
                 ops: bytes::decode(&raw),
                 raw,
@@ -345,7 +346,7 @@ impl<'a> Worker<'a> {
             coverage: &mut self.coverage,
             work: &mut work,
         };
-        let (ops, report) = run_lockstep_generated::<A, B>(&Config::default(), len, driver);
+        let (ops, report) = run_lockstep_generated::<A, B>(&self.opts.config, len, driver);
         Exec {
             ops,
             raw: Vec::new(),
@@ -363,7 +364,7 @@ impl<'a> Worker<'a> {
             coverage: &mut self.coverage,
             work: &mut work,
         };
-        let (ran, report) = run_lockstep_generated::<A, B>(&Config::default(), ops.len(), driver);
+        let (ran, report) = run_lockstep_generated::<A, B>(&self.opts.config, ops.len(), driver);
         Exec {
             ops: ran,
             raw: Vec::new(),
@@ -448,6 +449,7 @@ impl Driver for Replayed<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use mmdiff_core::Config;
 
     #[test]
     fn worker_seeds_differ_and_worker_0_keeps_the_campaign_seed() {

@@ -562,9 +562,9 @@ fn hmm_fact_text() {
     assert_eq!(expect.to_string(), text);
     assert_eq!(expect.facts.len(), 12);
     let err = |s: &str| parse_expect(s).expect_err(s);
-    assert!(err("entry p0 m0[0] devexcl write")
+    assert!(err("entry p0 m0[0] devexcl exclusive")
         .expected
-        .starts_with("a bit of a `devexcl` entry (soft-dirty, uffd-wp)"));
+        .starts_with("a bit of a `devexcl` entry (write, soft-dirty, uffd-wp)"));
     assert!(err("entry p0 m0[0] devpriv exclusive")
         .expected
         .starts_with("a bit of a `devpriv` entry (write, soft-dirty, uffd-wp, pmd)"));
