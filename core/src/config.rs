@@ -81,6 +81,26 @@ impl KernelVersion {
         self >= KernelVersion::new(6, 15)
     }
 
+    /// `MADV_COLLAPSE` (and khugepaged) refuse a block with a non-present
+    /// entry that is not a swap entry (`SCAN_PTE_NON_PRESENT`; Lance
+    /// Yang's "abort collapse scan on non-swap entries", October 2025,
+    /// taken as 6.19); before, `is_swap_pte` counts device-private and
+    /// device-exclusive entries as swap entries and
+    /// `__collapse_huge_page_swapin` faults them back (`do_swap_page`:
+    /// `migrate_to_ram`, `remove_device_exclusive_entry`) before the
+    /// block collapses.
+    pub fn collapse_refuses_non_swap_entries(self) -> bool {
+        self >= KernelVersion::new(6, 19)
+    }
+
+    /// Whether `migrate_vma_collect_pmd` splits a PTE-mapped large folio
+    /// it meets (from 6.15, reference §0.2: "large folios split in
+    /// collect"); before, the pages of such a folio are not collected
+    /// (`PageTransCompound`, "FIXME support THP"), as seen on 6.12.
+    pub fn collect_splits_large_folios(self) -> bool {
+        self >= KernelVersion::new(6, 15)
+    }
+
     /// `migrate_vma_setup` can select a PMD-mapped THP whole
     /// (`MIGRATE_VMA_SELECT_COMPOUND`) and test_hmm migrates it as a
     /// device-private THP (Linux 6.19); before, the collection splits it

@@ -205,7 +205,9 @@ pub fn support(op: &Op, env: &Environment) -> Result<(), &'static str> {
 ///   that a fault could map by a THP: 6.12's `make_device_exclusive_range`
 ///   fails tail pages and converts every mapping of a large folio at its
 ///   head page, and later rmap walks meet those entries as if present;
-///   only small folios are compared.
+///   only small folios are compared. Nor over a device-coherent page:
+///   6.12's eviction restores a device-exclusive entry of the page it
+///   evicts as if it were a migration entry (`remove_migration_ptes`).
 pub fn support_in(
     op: &Op,
     next: Option<&Op>,
@@ -225,6 +227,9 @@ pub fn support_in(
             if let Some((start, end)) = config.abs_range(range) {
                 if may_meet_large_folio(state, env, *p, start, end) {
                     return Err("6.12's make_device_exclusive_range fails tail pages and converts every mapping of a large folio at its head page; later rmap walks meet those entries as if present (fixed by the 6.15 rework): only small folios are compared");
+                }
+                if maps_device_memory(state, *p, start, end) {
+                    return Err("6.12's device eviction (migrate_device_range) restores a device-exclusive entry of the device page it evicts as if it were a migration entry (remove_migration_ptes, PVMW_MIGRATION; fixed by the 6.15 rework): only system memory is compared");
                 }
             }
         }
@@ -340,6 +345,28 @@ fn faults_own_device_page(state: &State, d: DevId, p: ProcId, start: u64, end: u
 /// maps (a THP, the huge zero page), or that lies in an aligned block,
 /// wholly inside an anonymous private VMA, where a fault could map a THP or
 /// a multi-size THP ([`large_fault_blocks`]).
+/// Whether process `p` maps a device page (device-coherent memory) in
+/// `[start, end)`.
+fn maps_device_memory(state: &State, p: ProcId, start: u64, end: u64) -> bool {
+    let Some(proc) = state.procs.iter().find(|x| x.id == p) else {
+        return false;
+    };
+    proc.entries.iter().any(|run| {
+        let first = run.start.max(start);
+        let last = (run.start + u64::from(run.len)).min(end);
+        (first..last).any(|page| match run.entry.advanced((page - run.start) as u32) {
+            Entry::Present {
+                target: Target::Folio { folio, .. },
+                ..
+            } => state
+                .folios
+                .get(&folio)
+                .is_some_and(|f| matches!(f.memory, Memory::Device(_))),
+            _ => false,
+        })
+    })
+}
+
 fn may_meet_large_folio(state: &State, env: &Environment, p: ProcId, start: u64, end: u64) -> bool {
     let Some(proc) = state.procs.iter().find(|x| x.id == p) else {
         return false;
@@ -821,6 +848,27 @@ mod tests {
             &old
         )
         .is_err());
+        // A device-coherent page in the range (dev2: coherent memory).
+        let coherent = state_after(
+            "mmap p0 m0 anon rw pages=4\nwrite p0 m0[0..4] = 1\nmigrate-to-dev dev2 p0 m0[2]\n",
+        );
+        let over_coherent = op("dev-exclusive dev0 p0 m0[0..4]\n");
+        assert!(support_in(&over_coherent, None, &env, &coherent, &old)
+            .is_err_and(|why| why.contains("remove_migration_ptes")));
+        assert_eq!(
+            support_in(
+                &op("dev-exclusive dev0 p0 m0[0..2]\n"),
+                None,
+                &env,
+                &coherent,
+                &old
+            ),
+            Ok(())
+        );
+        assert_eq!(
+            support_in(&over_coherent, None, &env, &coherent, &new),
+            Ok(())
+        );
         // Without the driver it does not run at all.
         assert!(support(&excl, &Environment::default()).is_err());
         assert!(kind_available(OpKind::DevExclusive, &env));

@@ -59,3 +59,38 @@ fn a_comparison_through_the_channel_equals_the_local_one() {
         Served::Closed
     );
 }
+
+#[test]
+fn a_guest_that_stops_answering_fails_the_run_and_every_later_request() {
+    use mmdiff_kernel::guest::protocol::{send, Reply, GREETING};
+    let (host, guest) = UnixStream::pair().expect("socketpair");
+    // Greets, then reads requests and never answers: a hung guest.
+    let silent = std::thread::spawn(move || {
+        let mut output = guest.try_clone().expect("clone");
+        let hello = Reply::Hello {
+            greeting: GREETING.into(),
+            version: "silent".into(),
+            env: Box::default(),
+        };
+        send(&mut output, &hello).expect("greets");
+        let mut sink = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut &guest, &mut sink);
+    });
+    host.set_read_timeout(Some(std::time::Duration::from_millis(200)))
+        .expect("timeout");
+    let mut kernel =
+        GuestKernel::connect(Box::new(host.try_clone().expect("clone")), Box::new(host))
+            .expect("the silent guest greets");
+    let ops = ops("mmap p0 m0 anon rw pages=1\n");
+    let err = compare_on(&mut kernel, &Config::default(), &ops, &Options::default())
+        .expect_err("no answer");
+    assert!(matches!(err, mmdiff_kernel::ExecError::Guest(_)), "{err}");
+    assert!(err.to_string().contains("the guest hangs"), "{err}");
+    assert!(kernel.broken().is_some_and(|why| why.contains("hangs")));
+    // Later requests fail at once with the first failure.
+    let again = compare_on(&mut kernel, &Config::default(), &ops, &Options::default())
+        .expect_err("still broken");
+    assert!(again.to_string().contains("unusable since"), "{again}");
+    drop(kernel);
+    silent.join().expect("no panic");
+}

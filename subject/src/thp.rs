@@ -488,15 +488,24 @@ impl World {
         if self.pmd_block_empty(p, s) {
             return Err(Stop(Errno::EINVAL));
         }
-        // __collapse_huge_page_swapin: swap entries are read in first.
+        // __collapse_huge_page_swapin: swap entries are read in first;
+        // before 6.19 device-private and device-exclusive entries too
+        // (they pass `is_swap_pte`; `do_swap_page` gives them back).
+        let swaps_in_device_entries = !self.cfg.kernel.collapse_refuses_non_swap_entries();
         for page in s..s + NR {
-            if matches!(self.entry(p, page), Some(Entry::Swap { .. })) {
-                self.do_swap_page(p, page, &vma, FaultKind::READ)
-                    .map_err(|e| match e {
-                        FaultError::Oom => Stop(Errno::ENOMEM),
-                        _ => Stop(Errno::EAGAIN),
-                    })?;
-            }
+            let fault = match self.entry(p, page) {
+                Some(Entry::Swap { .. }) => self.do_swap_page(p, page, &vma, FaultKind::READ),
+                Some(Entry::DevicePrivate { .. } | Entry::DeviceExclusive { .. })
+                    if swaps_in_device_entries =>
+                {
+                    self.handle_fault(p, page, FaultKind::READ)
+                }
+                _ => Ok(()),
+            };
+            fault.map_err(|e| match e {
+                FaultError::Oom => Stop(Errno::ENOMEM),
+                _ => Stop(Errno::EAGAIN),
+            })?;
         }
         // hpage_collapse_scan_pmd / __collapse_huge_page_isolate.
         let mut values = Contents::zeroed(PMD_PAGES);

@@ -75,6 +75,30 @@ pub fn save(
     Ok(mms)
 }
 
+/// Writes the whole input on which the engine itself failed (a guest
+/// that hung or went away) as `engine-error-<hash>.mms` into `dir`, the
+/// error in its header: replaying it reproduces the failure.
+pub fn save_engine_error(
+    dir: &Path,
+    ops: &[Op],
+    error: &str,
+    provenance: &[(String, String)],
+) -> std::io::Result<PathBuf> {
+    std::fs::create_dir_all(dir)?;
+    let mut scenario = Scenario::from_ops(ops);
+    scenario.header = provenance.to_vec();
+    scenario
+        .header
+        .push(("engine-error".into(), error.to_string()));
+    let printed = text::print(&scenario);
+    let path = dir.join(format!(
+        "engine-error-{:016x}.mms",
+        fnv1a(printed.as_bytes())
+    ));
+    files::write_atomic(&path, printed.as_bytes())?;
+    Ok(path)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -135,5 +159,26 @@ mod tests {
             "{name}"
         );
         assert_eq!(std::fs::read_to_string(&min).unwrap(), printed);
+    }
+
+    #[test]
+    fn an_engine_error_keeps_the_whole_input_and_the_error() {
+        let dir = crate::files::TempDir::new("engine-error");
+        let ops = text::parse("mmap p0 m0 anon rw pages=2\nwrite p0 m0[0..2] = 1\n")
+            .expect("parses")
+            .ops();
+        let provenance = vec![("found-by".to_string(), "test".to_string())];
+        let path = save_engine_error(dir.path(), &ops, "guest: channel: hangs", &provenance)
+            .expect("saved");
+        let back = text::parse(&std::fs::read_to_string(&path).expect("read")).expect("parses");
+        assert_eq!(back.ops(), ops);
+        assert!(back.header.contains(&(
+            "engine-error".to_string(),
+            "guest: channel: hangs".to_string()
+        )));
+        assert!(path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with("engine-error-")));
     }
 }

@@ -34,7 +34,7 @@ use mmdiff_core::op::OpKind;
 use mmdiff_core::rng::SplitMix64;
 use mmdiff_core::run::Runner;
 use mmdiff_core::{Config, Op};
-use mmdiff_kernel::{compare_on, subset, Environment, Options as Compare, Report};
+use mmdiff_kernel::{compare_on, subset, Environment, ExecError, Options as Compare, Report};
 use mmdiff_oracle::Oracle;
 
 use crate::fuzz::display::Display;
@@ -162,8 +162,11 @@ fn work(k: usize, c: &Setup, runs: Option<u64>, stop: &AtomicBool, tx: &Sender<E
     let mut exec = 0;
     while !stop.load(Ordering::Relaxed) && runs.is_none_or(|r| exec < r) {
         let g = generate(&mut rng, kinds, opts.max_ops, env, config);
-        let result = compare_on(kernel.as_mut(), config, &g.ops, &Compare::default())
-            .map_err(|e| e.to_string());
+        let result = compare_on(kernel.as_mut(), config, &g.ops, &Compare::default());
+        // A guest that hung or went away is replaced; the input that did
+        // it is saved by the campaign.
+        let lost = matches!(result, Err(ExecError::Guest(_)));
+        let result = result.map_err(|e| e.to_string());
         let e = Exec {
             worker: k,
             exec,
@@ -175,6 +178,22 @@ fn work(k: usize, c: &Setup, runs: Option<u64>, stop: &AtomicBool, tx: &Sender<E
         exec += 1;
         if tx.send(e).is_err() {
             break;
+        }
+        if lost && !stop.load(Ordering::Relaxed) {
+            kernel = match c.target.open() {
+                Ok(kernel) => kernel,
+                Err(e) => {
+                    let _ = tx.send(Exec {
+                        worker: k,
+                        exec,
+                        ops: Vec::new(),
+                        rejected: BTreeMap::new(),
+                        result: Err(e),
+                        after: start.elapsed(),
+                    });
+                    return;
+                }
+            };
         }
     }
 }
@@ -255,7 +274,10 @@ pub fn campaign(
                             .as_ref()
                             .map(|d| d.signature())
                             .filter(|s| !done && signatures.insert(s.clone())),
-                        Err(_) => None,
+                        Err(error) => {
+                            engine_error(&setup, &e, error, &display, log);
+                            None
+                        }
                     };
                     if let (Some(signature), Ok(report)) = (new, &e.result) {
                         if opts.stop_on_divergence {
@@ -298,6 +320,44 @@ fn status(s: &KernelSummary, elapsed: Duration) -> String {
         s.observations,
         s.found.len()
     )
+}
+
+/// The engine failed on an input: the input is saved with the error and
+/// the failure printed (the campaign goes on with a new guest).
+fn engine_error(c: &Setup, e: &Exec, error: &str, display: &Display, log: &mut dyn Write) {
+    if e.ops.is_empty() {
+        return;
+    }
+    let engine = c.target.engine_name();
+    let provenance = vec![
+        (
+            "found-by".to_string(),
+            format!("mmdiff fuzz --engine {engine} --seed {}", c.opts.seed),
+        ),
+        (
+            "input".to_string(),
+            format!("#{} of worker {}", e.exec, e.worker),
+        ),
+        ("kernel".to_string(), c.env.kernel_release.clone()),
+    ];
+    let saved = crate::kernel_artifact::save_engine_error(
+        &c.opts.out.join(engine),
+        &e.ops,
+        error,
+        &provenance,
+    );
+    display.println(
+        log,
+        &format!(
+            "engine error on input #{} of worker {}: {error}\n  input: {}",
+            e.exec,
+            e.worker,
+            saved.map_or_else(
+                |err| format!("not saved: {err}"),
+                |p| p.display().to_string()
+            )
+        ),
+    );
 }
 
 /// A new disagreement: saved raw, minimized, saved minimized, printed.

@@ -1,20 +1,9 @@
 //! The `mmdiff` binary end to end: exit codes and output lines.
 
-use std::process::Command;
-
 use mmdiff_triage::files::TempDir;
 
-fn mmdiff(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_mmdiff"))
-        .args(args)
-        .output()
-        .expect("run mmdiff");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
-}
+mod support;
+use support::mmdiff;
 
 #[test]
 fn replay_reports_and_exits_1_on_failure() {

@@ -4,7 +4,6 @@
 //!     cargo test --release -p mmdiff-triage --test coverage_cli -- --ignored --nocapture
 
 use std::path::PathBuf;
-use std::process::Command;
 use std::time::Instant;
 
 use mmdiff_core::coverage::StateCoverage;
@@ -16,17 +15,8 @@ use mmdiff_oracle::Oracle;
 use mmdiff_triage::files::TempDir;
 use mmdiff_triage::gen::Generator;
 
-fn mmdiff(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_mmdiff"))
-        .args(args)
-        .output()
-        .expect("run mmdiff");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
-}
+mod support;
+use support::mmdiff;
 
 fn repo(rel: &str) -> String {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

@@ -3,21 +3,11 @@
 //! errors in every command that takes the option.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use mmdiff_triage::files::TempDir;
 
-fn mmdiff(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_mmdiff"))
-        .args(args)
-        .output()
-        .expect("run mmdiff");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8(out.stdout).expect("UTF-8"),
-        String::from_utf8(out.stderr).expect("UTF-8"),
-    )
-}
+mod support;
+use support::mmdiff;
 
 /// A 6.12 conformance scenario: its expectations hold on 6.12 only.
 fn v612_scenario() -> PathBuf {

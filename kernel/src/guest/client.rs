@@ -26,6 +26,10 @@ pub struct GuestKernel {
     env: Environment,
     /// The guest executor's version.
     pub version: String,
+    /// Why the channel is unusable (a request timed out, the guest went
+    /// away): every later request fails at once with it, so ending a
+    /// scenario on a hung guest does not wait a second timeout.
+    broken: Option<String>,
 }
 
 fn channel_error(e: impl std::fmt::Display) -> ExecError {
@@ -53,6 +57,7 @@ impl GuestKernel {
                         output,
                         env: *env,
                         version,
+                        broken: None,
                     })
                 }
                 Ok(Some(other)) => {
@@ -75,15 +80,35 @@ impl GuestKernel {
         }
     }
 
-    /// Sends `request` and reads its reply.
+    /// Sends `request` and reads its reply. A channel that failed once
+    /// (timed out, closed) stays failed.
     fn ask(&mut self, request: &Request) -> Result<Reply, ExecError> {
-        send(&mut self.output, request).map_err(channel_error)?;
-        match recv::<Reply>(&mut self.input) {
-            Ok(Some(Reply::Refused(why))) => Err(channel_error(format!("refused: {why}"))),
-            Ok(Some(reply)) => Ok(reply),
-            Ok(None) => Err(channel_error("the guest closed the channel")),
-            Err(e) => Err(channel_error(e)),
+        if let Some(why) = &self.broken {
+            return Err(channel_error(format!("unusable since: {why}")));
         }
+        let reply = match send(&mut self.output, request) {
+            Err(e) => Err(e.to_string()),
+            Ok(()) => match recv::<Reply>(&mut self.input) {
+                Ok(Some(Reply::Refused(why))) => {
+                    return Err(channel_error(format!("refused: {why}")))
+                }
+                Ok(Some(reply)) => Ok(reply),
+                Ok(None) => Err("the guest closed the channel".to_string()),
+                Err(e) if is_timeout(&e) => {
+                    Err(format!("no answer in time ({e}): the guest hangs"))
+                }
+                Err(e) => Err(e.to_string()),
+            },
+        };
+        reply.map_err(|why| {
+            self.broken = Some(why.clone());
+            channel_error(why)
+        })
+    }
+
+    /// Whether the channel failed, and why.
+    pub fn broken(&self) -> Option<&str> {
+        self.broken.as_deref()
     }
 
     /// Asks the guest to power off; the channel is unusable afterwards.
@@ -91,6 +116,14 @@ impl GuestKernel {
         // The guest does not answer; a failure means it is gone already.
         let _ = send(&mut self.output, &Request::PowerOff);
     }
+}
+
+/// A socket read timeout (`SO_RCVTIMEO`: `WouldBlock` on Linux).
+fn is_timeout(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+    )
 }
 
 fn shown(noise: &[String]) -> String {

@@ -355,6 +355,12 @@ impl World {
                 }
             };
             let (folio, page, write) = cand;
+            if self.folio(folio).is_large() && !self.cfg.kernel.collect_splits_large_folios() {
+                // Before 6.15 a page of a PTE-mapped large folio is not
+                // collected (oracle: `migrate_vma_collect_ptes`).
+                addr += 1;
+                continue;
+            }
             if self.folio(folio).is_large() {
                 if !self.migrate_vma_split_folio(w.mig(), folio) {
                     return; // the rest of the chunk is skipped
