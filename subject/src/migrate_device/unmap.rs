@@ -98,7 +98,24 @@ impl World {
     /// becomes a migration entry (`MMU_NOTIFY_CLEAR` per mapping); a PMD
     /// mapping becomes a PMD migration entry. The walk stops at an
     /// anon-exclusive page that may be pinned (that mapping stays).
+    /// `try_to_migrate_one` starts its `MMU_NOTIFY_CLEAR` for every VMA the
+    /// rmap walk visits, before it looks at the PTEs: where collect left
+    /// a migration entry of the folio, devices lose their mirror of the
+    /// page too (seen on the 6.12 guest).
     pub(crate) fn try_to_migrate(&mut self, folio: FolioId) {
+        let mut visited = Vec::new();
+        for (q, mm) in self.procs.iter().enumerate() {
+            let Some(mm) = mm else { continue };
+            for page in mm.pt.entries_of(folio) {
+                if let Some(Entry::Migration { level, .. }) = mm.pt.get(page) {
+                    let n = if level == Level::Pmd { NR } else { 1 };
+                    visited.extend((page..page + n).map(|x| (q, x)));
+                }
+            }
+        }
+        for (q, page) in visited {
+            self.invalidate(q, page, page + 1, Inval::Clear);
+        }
         // ZONE_DEVICE folios that are neither private nor coherent do not
         // exist here.
         for (q, page) in self.mappers(folio) {
