@@ -500,25 +500,19 @@ impl World {
         if self.pmd_block_empty(p, s) {
             return Err(Stop(Errno::EINVAL));
         }
-        // __collapse_huge_page_swapin: swap entries are read in first;
-        // before 6.19 device-private and device-exclusive entries too
-        // (they pass `is_swap_pte`; `do_swap_page` gives them back).
-        let swaps_in_device_entries = !self.cfg.kernel.collapse_refuses_non_swap_entries();
+        // __collapse_huge_page_swapin: swap entries are read in first.
         for page in s..s + NR {
-            let fault = match self.entry(p, page) {
-                Some(Entry::Swap { .. }) => self.do_swap_page(p, page, &vma, FaultKind::READ),
-                Some(Entry::DevicePrivate { .. } | Entry::DeviceExclusive { .. })
-                    if swaps_in_device_entries =>
-                {
-                    self.handle_fault(p, page, FaultKind::READ)
-                }
-                _ => Ok(()),
-            };
-            fault.map_err(|e| match e {
-                FaultError::Oom => Stop(Errno::ENOMEM),
-                _ => Stop(Errno::EAGAIN),
-            })?;
+            if matches!(self.entry(p, page), Some(Entry::Swap { .. })) {
+                self.do_swap_page(p, page, &vma, FaultKind::READ)
+                    .map_err(swapin_failed)?;
+            }
         }
+        // Before 6.19 device-private and device-exclusive entries pass
+        // `is_swap_pte` too: the scan counts them, and only a block that
+        // passes it has them faulted back (`do_swap_page`) and is checked
+        // again (`__collapse_huge_page_isolate`).
+        let swaps_in_device_entries = !self.cfg.kernel.collapse_refuses_non_swap_entries();
+        let mut device_entries = Vec::new();
         // hpage_collapse_scan_pmd / __collapse_huge_page_isolate.
         let mut values = vec![0u64; PMD_PAGES as usize];
         let mut writable = false;
@@ -538,6 +532,9 @@ impl World {
                         return Err(Next(Errno::EINVAL)); // SCAN_PAGE_NULL
                     };
                     let f = self.folio(folio);
+                    if matches!(f.memory, Memory::Device(_)) {
+                        return Err(Next(Errno::EINVAL)); // SCAN_PAGE_NULL (zone device)
+                    }
                     if f.locked {
                         return Err(Next(Errno::EAGAIN)); // SCAN_PAGE_LOCK
                     }
@@ -551,6 +548,11 @@ impl World {
                     }
                     values[i] = f.contents[sub as usize];
                 }
+                Some(Entry::DevicePrivate { .. } | Entry::DeviceExclusive { .. })
+                    if swaps_in_device_entries =>
+                {
+                    device_entries.push(page);
+                }
                 Some(Entry::Swap { .. }) => return Err(Next(Errno::EAGAIN)),
                 // SCAN_PTE_NON_PRESENT (default errno).
                 Some(_) => return Err(Next(Errno::EINVAL)),
@@ -561,12 +563,37 @@ impl World {
         if !writable && !self.cfg.kernel.collapses_read_only_ptes() {
             return Err(Next(Errno::EINVAL));
         }
+        if !device_entries.is_empty() {
+            for page in device_entries {
+                self.handle_fault(p, page, FaultKind::READ)
+                    .map_err(swapin_failed)?;
+            }
+            let back = (s..s + NR).all(|page| {
+                !matches!(
+                    self.entry(p, page),
+                    Some(Entry::DevicePrivate { .. } | Entry::DeviceExclusive { .. })
+                )
+            });
+            if !back {
+                return Err(Stop(Errno::EAGAIN));
+            }
+            return self.collapse_block(p, s);
+        }
         // SCAN_ALLOC_HUGE_PAGE_FAIL ends the walk.
         let folio = self.alloc_folio(vma.zone, 9).ok_or(Stop(Errno::ENOMEM))?;
         self.zap_range(p, s, s + NR);
         self.folio_mut(folio).contents = values;
         self.map_new_thp(p, s, &vma, folio);
         Ok(())
+    }
+}
+
+/// A fault of `__collapse_huge_page_swapin` failed: `SCAN_FAIL` ends the
+/// call (`ENOMEM` when out of memory).
+fn swapin_failed(e: FaultError) -> Refused {
+    match e {
+        FaultError::Oom => Refused::Stop(Errno::ENOMEM),
+        _ => Refused::Stop(Errno::EAGAIN),
     }
 }
 
