@@ -97,7 +97,9 @@ impl World {
     /// `try_to_migrate_one` starts its `MMU_NOTIFY_CLEAR` for every VMA the
     /// rmap walk visits, before it looks at the PTEs: where collect left
     /// a migration entry of the folio, devices lose their mirror of the
-    /// page too (seen on the 6.12 guest).
+    /// page too (seen on the 6.12 guest). VMAs of the walk that hold no
+    /// entry of the folio are not invalidated: the models keep no
+    /// anon_vma or i_mmap tree to name them.
     pub(crate) fn try_to_migrate(&mut self, folio: FolioId) {
         let mut visited = Vec::new();
         for (q, mm) in self.procs.iter().enumerate() {
