@@ -303,6 +303,37 @@ pub fn support_in(
     Ok(())
 }
 
+/// The entries of process `p` in `[start, end)`, page by page (pages
+/// without one left out).
+fn entries_in(state: &State, p: ProcId, start: u64, end: u64) -> Vec<Entry> {
+    let Some(proc) = state.procs.iter().find(|x| x.id == p) else {
+        return Vec::new();
+    };
+    proc.entries
+        .iter()
+        .flat_map(|run| {
+            let first = run.start.max(start);
+            let last = (run.start + u64::from(run.len)).min(end);
+            (first..last).map(move |page| run.entry.advanced((page - run.start) as u32))
+        })
+        .collect()
+}
+
+/// The memory of the folio a present or device-private entry maps.
+fn folio_memory(state: &State, entry: &Entry) -> Option<Memory> {
+    match entry {
+        Entry::Present {
+            target: Target::Folio { folio, .. },
+            ..
+        }
+        | Entry::DevicePrivate {
+            target: Target::Folio { folio, .. },
+            ..
+        } => state.folios.get(folio).map(|f| f.memory),
+        _ => None,
+    }
+}
+
 /// Whether device `d`'s access to `[start, end)` of process `p` faults
 /// (a page without an entry in `d`'s mirror of `p`) over one of `d`'s own
 /// device-private pages.
@@ -310,34 +341,28 @@ fn faults_own_device_page(state: &State, d: DevId, p: ProcId, start: u64, end: u
     let Some(dev) = state.devices.iter().find(|x| x.id == d) else {
         return false;
     };
-    let mirrored: Vec<u64> = dev
+    let mirrored = dev
         .mirrors
         .iter()
         .filter(|m| m.proc == p)
         .flat_map(|m| m.entries.iter().map(|e| e.page))
         .filter(|page| (start..end).contains(page))
-        .collect();
-    if mirrored.len() as u64 == end - start {
+        .count();
+    if mirrored as u64 == end - start {
         return false;
     }
-    let Some(proc) = state.procs.iter().find(|x| x.id == p) else {
-        return false;
-    };
-    proc.entries.iter().any(|run| {
-        (0..u64::from(run.len)).any(|i| {
-            let page = run.start + i;
-            let own = match run.entry.advanced(i as u32) {
-                Entry::DevicePrivate {
-                    target: Target::Folio { folio, .. },
-                    ..
-                } => state
-                    .folios
-                    .get(&folio)
-                    .is_some_and(|f| f.memory == Memory::Device(d)),
-                _ => false,
-            };
-            own && (start..end).contains(&page)
-        })
+    entries_in(state, p, start, end).iter().any(|e| {
+        matches!(e, Entry::DevicePrivate { .. })
+            && folio_memory(state, e) == Some(Memory::Device(d))
+    })
+}
+
+/// Whether process `p` maps a device page (device-coherent memory) in
+/// `[start, end)`.
+fn maps_device_memory(state: &State, p: ProcId, start: u64, end: u64) -> bool {
+    entries_in(state, p, start, end).iter().any(|e| {
+        matches!(e, Entry::Present { .. })
+            && matches!(folio_memory(state, e), Some(Memory::Device(_)))
     })
 }
 
@@ -345,46 +370,20 @@ fn faults_own_device_page(state: &State, d: DevId, p: ProcId, start: u64, end: u
 /// maps (a THP, the huge zero page), or that lies in an aligned block,
 /// wholly inside an anonymous private VMA, where a fault could map a THP or
 /// a multi-size THP ([`large_fault_blocks`]).
-/// Whether process `p` maps a device page (device-coherent memory) in
-/// `[start, end)`.
-fn maps_device_memory(state: &State, p: ProcId, start: u64, end: u64) -> bool {
-    let Some(proc) = state.procs.iter().find(|x| x.id == p) else {
-        return false;
-    };
-    proc.entries.iter().any(|run| {
-        let first = run.start.max(start);
-        let last = (run.start + u64::from(run.len)).min(end);
-        (first..last).any(|page| match run.entry.advanced((page - run.start) as u32) {
-            Entry::Present {
-                target: Target::Folio { folio, .. },
-                ..
-            } => state
-                .folios
-                .get(&folio)
-                .is_some_and(|f| matches!(f.memory, Memory::Device(_))),
-            _ => false,
-        })
-    })
-}
-
 fn may_meet_large_folio(state: &State, env: &Environment, p: ProcId, start: u64, end: u64) -> bool {
     let Some(proc) = state.procs.iter().find(|x| x.id == p) else {
         return false;
     };
-    let mapped_large = proc.entries.iter().any(|run| {
-        let first = run.start.max(start);
-        let last = (run.start + u64::from(run.len)).min(end);
-        (first..last).any(|page| match run.entry.advanced((page - run.start) as u32) {
-            Entry::Present {
-                target: Target::HugeZero { .. },
-                ..
-            } => true,
-            Entry::Present {
-                target: Target::Folio { folio, .. },
-                ..
-            } => state.folios.get(&folio).is_some_and(|f| f.order > 0),
-            _ => false,
-        })
+    let mapped_large = entries_in(state, p, start, end).iter().any(|e| match e {
+        Entry::Present {
+            target: Target::HugeZero { .. },
+            ..
+        } => true,
+        Entry::Present {
+            target: Target::Folio { folio, .. },
+            ..
+        } => state.folios.get(folio).is_some_and(|f| f.order > 0),
+        _ => false,
     });
     let fault_large = proc
         .vmas

@@ -322,6 +322,26 @@ fn status(s: &KernelSummary, elapsed: Duration) -> String {
     )
 }
 
+/// The header of a file a campaign writes for input `e`: the command
+/// that finds it again, which input it was, and the kernel.
+fn provenance(c: &Setup, e: &Exec) -> Vec<(String, String)> {
+    vec![
+        (
+            "found-by".to_string(),
+            format!(
+                "mmdiff fuzz --engine {} --seed {}",
+                c.target.engine_name(),
+                c.opts.seed
+            ),
+        ),
+        (
+            "input".to_string(),
+            format!("#{} of worker {}", e.exec, e.worker),
+        ),
+        ("kernel".to_string(), c.env.kernel_release.clone()),
+    ]
+}
+
 /// The engine failed on an input: the input is saved with the error and
 /// the failure printed (the campaign goes on with a new guest).
 fn engine_error(c: &Setup, e: &Exec, error: &str, display: &Display, log: &mut dyn Write) {
@@ -329,17 +349,7 @@ fn engine_error(c: &Setup, e: &Exec, error: &str, display: &Display, log: &mut d
         return;
     }
     let engine = c.target.engine_name();
-    let provenance = vec![
-        (
-            "found-by".to_string(),
-            format!("mmdiff fuzz --engine {engine} --seed {}", c.opts.seed),
-        ),
-        (
-            "input".to_string(),
-            format!("#{} of worker {}", e.exec, e.worker),
-        ),
-        ("kernel".to_string(), c.env.kernel_release.clone()),
-    ];
+    let provenance = provenance(c, e);
     let saved = crate::kernel_artifact::save_engine_error(
         &c.opts.out.join(engine),
         &e.ops,
@@ -369,7 +379,7 @@ fn found(
     display: &Display,
     log: &mut dyn Write,
 ) -> KernelFound {
-    let (opts, env, config) = (c.opts, c.env, &c.config);
+    let (opts, config) = (c.opts, &c.config);
     let engine = c.target.engine_name();
     let dir = opts.out.join(engine);
     let failure = report
@@ -377,17 +387,7 @@ fn found(
         .as_ref()
         .map(|d| d.render().lines().next().unwrap_or_default().to_string())
         .unwrap_or_default();
-    let provenance = vec![
-        (
-            "found-by".to_string(),
-            format!("mmdiff fuzz --engine {engine} --seed {}", opts.seed),
-        ),
-        (
-            "input".to_string(),
-            format!("#{} of worker {}", e.exec, e.worker),
-        ),
-        ("kernel".to_string(), env.kernel_release.clone()),
-    ];
+    let provenance = provenance(c, e);
     let raw = save(&dir, &e.ops, report, &provenance, "").map_err(|err| err.to_string());
     let seconds = e.after.as_secs_f64();
     display.println(
